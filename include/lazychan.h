@@ -1,0 +1,261 @@
+/*
+ * lazychan: a multi-producer, single-consumer channel that allocates memory only when a message
+ * is sent and gives it back when the message is received.
+ *
+ * An idle channel is one small allocation (64 bytes, 88 with an allocator or drop callback),
+ * whatever the message size and capacity. Each queued message is one node (a link word plus the
+ * payload), allocated by the send and freed by the receive. In intrusive mode the caller embeds
+ * an lc_node in its own struct and the channel allocates nothing per message.
+ *
+ * Concurrency
+ * -----------
+ * A channel has any number of sender handles (lc_tx) and one receiver (lc_rx).
+ *
+ *  | call                                   | who may call it              | at the same time as      | progress            |
+ *  |----------------------------------------|------------------------------|--------------------------|---------------------|
+ *  | lc_try_send, lc_try_send_node          | any thread holding a lc_tx   | every call listed here   | lock-free (1)       |
+ *  | lc_send, lc_send_node, lc_send_timeout | any thread holding a lc_tx   | every call listed here   | blocking while full |
+ *  | lc_tx_clone, lc_tx_drop                | any thread holding a lc_tx   | every call listed here   | lock-free           |
+ *  | lc_tx_is_closed                        | any thread holding a lc_tx   | every call listed here   | wait-free           |
+ *  | lc_try_recv, lc_try_recv_node          | the receiving thread (2)     | all sender calls         | lock-free (3)       |
+ *  | lc_recv, lc_recv_node, lc_recv_timeout | the receiving thread (2)     | all sender calls         | blocking while empty|
+ *  | lc_poll_recv                           | the receiving thread (2)     | all sender calls         | lock-free (3)       |
+ *  | lc_rx_close, lc_rx_drop                | the receiving thread (2)     | all sender calls         | lock-free (4)       |
+ *  | lc_rx_len, lc_sender_count             | any thread holding the lc_rx | every call listed here   | wait-free           |
+ *
+ *  (1) Producers link a node with one compare-and-swap loop on the queue's producer end
+ *      (libatomic_ops has no atomic exchange); a sender can retry only because another
+ *      sender's operation succeeded. Unlinking a waiting sender takes a short internal lock.
+ *  (2) One thread at a time: receive calls on one lc_rx must not overlap. They may move from
+ *      thread to thread if the caller orders the hand-over (a mutex, a thread join).
+ *  (3) Except that handing a freed slot to a sender waiting for room (bounded channels) takes a
+ *      short internal lock, and that replacing a registered waker waits for a wake call that
+ *      is running at that moment to return.
+ *  (4) Plus the calls of cfg->drop for the messages still queued.
+ *
+ * Messages: every message a send accepted (LC_OK) is received exactly once, or passed to
+ * cfg->drop exactly once. A send that fails took nothing: the message, or the node, is still the
+ * caller's. Messages of one sender arrive in the order it sent them; messages of different
+ * senders interleave in the order they were linked into the queue.
+ *
+ * A sender interrupted between the two steps of linking a node leaves that message "in flight":
+ * it counts in lc_rx_len but cannot be received until the sender resumes. lc_try_recv returns
+ * LC_EMPTY meanwhile; lc_recv parks until the sender's wake-up. No call spins on it.
+ *
+ * A receive loop:
+ * @code
+ *     struct event ev;
+ *     int rc;
+ *     while ((rc = lc_recv(rx, &ev)) == LC_OK)
+ *         handle(&ev);
+ *     if (rc != LC_CLOSED)   // LC_CLOSED: every sender is gone and the queue is drained
+ *         fprintf(stderr, "recv: %s\n", lc_strerror(rc));
+ *     lc_rx_drop(rx);
+ * @endcode
+ */
+#ifndef LAZYCHAN_H
+#define LAZYCHAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LC_VERSION_MAJOR 0
+#define LC_VERSION_MINOR 1
+#define LC_VERSION_PATCH 0
+/* One number that grows with every release: major * 10000 + minor * 100 + patch. */
+#define LC_VERSION (LC_VERSION_MAJOR * 10000 + LC_VERSION_MINOR * 100 + LC_VERSION_PATCH)
+
+#if defined(LC_BUILDING_LIBRARY) && defined(__GNUC__)
+#define LC_API __attribute__((visibility("default")))
+#else
+#define LC_API
+#endif
+
+#if defined(__GNUC__)
+#define LC_NODISCARD __attribute__((warn_unused_result))
+#else
+#define LC_NODISCARD
+#endif
+
+/* The largest capacity, and the most messages an unbounded channel queues at once. */
+#define LC_CAPACITY_MAX ((size_t)UINT32_MAX)
+/* The largest msg_size of a copy-mode channel. */
+#define LC_MSG_SIZE_MAX ((size_t)UINT32_MAX - 16u)
+/* A timeout that never expires. */
+#define LC_FOREVER UINT64_MAX
+
+typedef struct lc_tx lc_tx; /* a sender handle: any thread */
+typedef struct lc_rx lc_rx; /* the receiver: one thread at a time */
+
+/* Embed one in your own struct for intrusive mode. While the channel owns the node (from a
+ * successful send until the node is received or dropped) lc_private is the channel's link word;
+ * the library declares it as an integer so that it can be accessed atomically. */
+typedef struct lc_node {
+    uintptr_t lc_private;
+} lc_node;
+
+/* A wake-up the receiver registers with lc_poll_recv. wake(ctx) is called once, from the thread
+ * of the send (or of the last lc_tx_drop) that made the channel ready; it must be short, must not
+ * block and must not call receive functions of this channel. */
+typedef struct lc_waker {
+    void (*wake)(void *ctx);
+    void *ctx;
+} lc_waker;
+
+/* Memory for the channel and its nodes. alloc returns memory aligned for any type, or NULL;
+ * free gets back the size that was asked for. Both may be called from any thread that sends,
+ * receives or drops a handle, concurrently. */
+typedef struct lc_allocator {
+    void *(*alloc)(void *ctx, size_t size);
+    void (*free)(void *ctx, void *ptr, size_t size);
+    void *ctx;
+} lc_allocator;
+
+/* Read at creation and not kept; the allocator it points to must outlive the channel. */
+typedef struct lc_config {
+    size_t capacity;                    /* 0: unbounded; n: at most n messages queued, exactly */
+    const lc_allocator *allocator;      /* NULL: malloc/free; used for the channel and every node */
+    void (*drop)(void *ctx, void *msg); /* optional: called once for each message never received
+                                           (copy mode: the payload; intrusive: the lc_node *) */
+    void *drop_ctx;
+} lc_config;
+
+enum { /* every call returns LC_OK (0) or one of these negative codes */
+    LC_OK = 0,
+    LC_EMPTY = -1,    /* nothing to receive now */
+    LC_FULL = -2,     /* the channel holds capacity messages */
+    LC_CLOSED = -3,   /* send: the receiver closed or dropped; receive: drained and no sender left */
+    LC_TIMEDOUT = -4, /* the timeout expired first */
+    LC_NOMEM = -5,    /* the allocator returned NULL; nothing changed */
+    LC_INVALID = -6,  /* a NULL or out-of-range argument, or a call for the other mode */
+    LC_PENDING = -7,  /* lc_poll_recv: nothing ready, the waker is registered */
+};
+
+/* A static, human-readable description of an LC_ code ("unknown error" for anything else). */
+LC_API const char *lc_strerror(int code);
+
+/* LC_VERSION of the library that is linked, which may differ from the header compiled against. */
+LC_API unsigned lc_version(void);
+
+/*
+ * Creates a copy-mode channel for messages of msg_size bytes (0 to LC_MSG_SIZE_MAX).
+ * cfg may be NULL (unbounded, malloc/free, no drop callback); it is read now and not kept.
+ * On LC_OK, *tx is the first sender handle and *rx the receiver; the caller owns both and gives
+ * each back with lc_tx_drop and lc_rx_drop. On error *tx and *rx are untouched.
+ * Returns LC_OK, LC_INVALID (NULL tx or rx, msg_size or capacity too large), LC_NOMEM.
+ * Makes exactly one allocation. Any thread; does not block.
+ */
+LC_API LC_NODISCARD int lc_channel(size_t msg_size, const lc_config *cfg, lc_tx **tx, lc_rx **rx);
+
+/*
+ * Creates an intrusive channel: messages are lc_node pointers that the caller embeds in its own
+ * structs, and the channel allocates nothing per message. Otherwise as lc_channel.
+ */
+LC_API LC_NODISCARD int lc_channel_intrusive(const lc_config *cfg, lc_tx **tx, lc_rx **rx);
+
+/*
+ * Adds one sender reference and returns the handle for it (the same pointer as tx). Give each
+ * reference back with lc_tx_drop. Returns NULL if tx is NULL or the channel already has
+ * 2^29 - 1 sender references. Allocates nothing. Any thread holding tx.
+ */
+LC_API LC_NODISCARD lc_tx *lc_tx_clone(lc_tx *tx);
+
+/*
+ * Gives back one sender reference; tx must not be used through it again, and no call through
+ * the same reference may be running. When the last reference goes, the receiver gets the queued
+ * messages and then LC_CLOSED; its registered waker is called. If the receiver is already gone,
+ * the last drop frees the channel (passing unreceived messages to cfg->drop). NULL: no effect.
+ */
+LC_API void lc_tx_drop(lc_tx *tx);
+
+/*
+ * Closes the channel from the receiving side: every later send fails with LC_CLOSED and senders
+ * waiting for room wake with LC_CLOSED. Messages already accepted stay receivable; once they are
+ * drained, receives return LC_CLOSED. Idempotent. NULL: no effect. Receiving thread only.
+ */
+LC_API void lc_rx_close(lc_rx *rx);
+
+/*
+ * Closes the channel, passes every queued message to cfg->drop (copy mode: frees its node) and
+ * gives back the receiver; rx must not be used again. The channel is freed now if no sender
+ * reference is left, otherwise by the last lc_tx_drop. Any waker registered by lc_poll_recv is
+ * forgotten and will not be called after this returns. NULL: no effect. Receiving thread only.
+ */
+LC_API void lc_rx_drop(lc_rx *rx);
+
+/*
+ * Copies msg_size bytes from msg into a new node and queues it. msg may be NULL only when
+ * msg_size is 0. Returns LC_OK, LC_FULL (capacity messages queued), LC_CLOSED (receiver closed
+ * or dropped), LC_NOMEM, LC_INVALID (NULL tx or msg, or an intrusive channel).
+ * On success the bytes are the channel's; msg itself stays the caller's. Any thread; never blocks.
+ */
+LC_API LC_NODISCARD int lc_try_send(lc_tx *tx, const void *msg);
+
+/* As lc_try_send, but waits while the channel is full: senders waiting for room are served in
+ * FIFO order. Never returns LC_FULL. */
+LC_API LC_NODISCARD int lc_send(lc_tx *tx, const void *msg);
+
+/* As lc_send, giving up after timeout_ns nanoseconds with LC_TIMEDOUT (LC_FOREVER: never;
+ * 0: as lc_try_send, but LC_TIMEDOUT in place of LC_FULL). */
+LC_API LC_NODISCARD int lc_send_timeout(lc_tx *tx, const void *msg, uint64_t timeout_ns);
+
+/*
+ * Takes the oldest ready message: copies its msg_size bytes to out and frees its node.
+ * out may be NULL only when msg_size is 0. Returns LC_OK, LC_EMPTY (nothing ready now, a sender
+ * is still there), LC_CLOSED (drained, and every sender is gone or the receiver closed),
+ * LC_INVALID (NULL rx or out, or an intrusive channel). Receiving thread; never blocks.
+ */
+LC_API LC_NODISCARD int lc_try_recv(lc_rx *rx, void *out);
+
+/* As lc_try_recv, but waits while the channel is empty: spins briefly, then parks the thread
+ * on the channel's waker slot. Never returns LC_EMPTY. */
+LC_API LC_NODISCARD int lc_recv(lc_rx *rx, void *out);
+
+/* As lc_recv, giving up after timeout_ns nanoseconds with LC_TIMEDOUT (LC_FOREVER: never;
+ * 0: as lc_try_recv, but LC_TIMEDOUT in place of LC_EMPTY). */
+LC_API LC_NODISCARD int lc_recv_timeout(lc_rx *rx, void *out, uint64_t timeout_ns);
+
+/*
+ * As lc_try_recv, for receivers driven by an event loop. If nothing is ready, registers waker
+ * and returns LC_PENDING: waker->wake(waker->ctx) will be called once when a message arrives or
+ * the last sender goes. Only one waker is held: a later lc_poll_recv replaces it, and a waker
+ * that was replaced, called, or forgotten by lc_rx_drop is no longer referenced. The lc_waker
+ * struct must stay valid and unchanged while registered. On any return other than LC_PENDING
+ * the waker is not kept (it may have been called once spuriously). Returns LC_OK, LC_PENDING,
+ * LC_CLOSED, LC_INVALID (NULL rx, out or waker, or an intrusive channel). Receiving thread.
+ */
+LC_API LC_NODISCARD int lc_poll_recv(lc_rx *rx, void *out, const lc_waker *waker);
+
+/*
+ * Intrusive twins of the calls above, for channels made by lc_channel_intrusive.
+ * Send: on LC_OK the node is the channel's until it is received (or passed to cfg->drop); on
+ * error it stays the caller's. The node must not be queued in any channel already.
+ * Receive: on LC_OK *node is the oldest message, and the caller owns it again.
+ * Same codes as the copy-mode calls; LC_INVALID also for a NULL node and for a copy channel.
+ */
+LC_API LC_NODISCARD int lc_try_send_node(lc_tx *tx, lc_node *node);
+LC_API LC_NODISCARD int lc_send_node(lc_tx *tx, lc_node *node);
+LC_API LC_NODISCARD int lc_try_recv_node(lc_rx *rx, lc_node **node);
+LC_API LC_NODISCARD int lc_recv_node(lc_rx *rx, lc_node **node);
+
+/* Messages queued now, including any in flight; exact when no send or receive is running.
+ * 0 for NULL. Any thread holding rx. */
+LC_API size_t lc_rx_len(const lc_rx *rx);
+
+/* true once the receiver closed or dropped the channel (sends then fail with LC_CLOSED), and
+ * for NULL. Any thread holding tx. */
+LC_API bool lc_tx_is_closed(const lc_tx *tx);
+
+/* Sender references alive now (0 for NULL). Any thread holding rx. */
+LC_API size_t lc_sender_count(const lc_rx *rx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LAZYCHAN_H */

@@ -1,0 +1,81 @@
+/*
+ * The channel struct, shared by the modules that implement the public API. One allocation per
+ * channel: lc_tx and lc_rx handles are both views of this struct.
+ *
+ * Layout (64 bytes; 88 with an allocator or a drop callback). Producers touch tail, state and
+ * waker; the consumer touches head, state and waker. Keeping the two sides on separate cache
+ * lines would triple the idle size, so they share one line on purpose.
+ */
+#ifndef LC_SRC_CHAN_H
+#define LC_SRC_CHAN_H
+
+#include <stdint.h>
+
+#include "atomic.h"
+#include "lazychan.h"
+#include "queue.h"
+
+struct lc__wait;
+
+struct lc_chan {
+    lc__queue q;              /* tail, head, stub */
+    volatile lc__word state;  /* queued count, sender count, flags: see LC__S_* */
+    volatile lc__word waker;  /* the waker slot (waker.h) */
+    struct lc__wait *waiters; /* newest sender waiting for room, circular list; under lock */
+    uint32_t msg_size;        /* copy mode: payload bytes; intrusive: 0 */
+    uint32_t capacity;        /* LC_CAPACITY_MAX when unbounded */
+    volatile unsigned lock;   /* guards waiters (lock.h) */
+    uint32_t flags;           /* LC__F_*, fixed at creation */
+};
+
+/* A channel made with an allocator or a drop callback carries them behind the base struct. */
+struct lc_chan_ext {
+    struct lc_chan base;
+    const lc_allocator *allocator; /* NULL: malloc/free */
+    void (*drop)(void *ctx, void *msg);
+    void *drop_ctx;
+};
+
+_Static_assert(sizeof(struct lc_chan) == 64, "an idle channel is 64 bytes");
+_Static_assert(sizeof(struct lc_chan_ext) <= 96, "with allocator and drop, at most 96 bytes");
+
+enum {
+    LC__F_INTRUSIVE = 1u << 0,
+    LC__F_EXT = 1u << 1, /* the struct is a struct lc_chan_ext */
+};
+
+/*
+ * The state word. count is the number of accepted messages not yet received (including those
+ * in flight, and slots granted to a waiting sender that has not linked its node yet). All
+ * fields change by CAS on the whole word, so a send's capacity check, the close flag and the
+ * sender count are seen together.
+ */
+#define LC__S_COUNT_MASK ((lc__word)0xffffffffu)
+#define LC__S_SENDER_SHIFT 32
+#define LC__S_SENDER_ONE ((lc__word)1 << LC__S_SENDER_SHIFT)
+#define LC__S_SENDER_MAX (((lc__word)1 << 28) - 1)
+#define LC__S_SENDER_MASK (LC__S_SENDER_MAX << LC__S_SENDER_SHIFT)
+#define LC__S_WAITERS ((lc__word)1 << 60) /* senders wait for room; set only when full */
+#define LC__S_CLOSED ((lc__word)1 << 61)  /* the receiver closed or dropped the channel */
+#define LC__S_RX_GONE ((lc__word)1 << 62) /* the receiver handle was dropped */
+#define LC__S_EOS_WAKE ((lc__word)1 << 63) /* the last sender is still waking the receiver */
+
+static inline lc__word lc__count(lc__word s) { return s & LC__S_COUNT_MASK; }
+static inline lc__word lc__senders(lc__word s) { return (s & LC__S_SENDER_MASK) >> LC__S_SENDER_SHIFT; }
+
+static inline struct lc_chan *lc__chan_tx(lc_tx *tx) { return (struct lc_chan *)(void *)tx; }
+static inline struct lc_chan *lc__chan_rx(lc_rx *rx) { return (struct lc_chan *)(void *)rx; }
+
+/* room.c: slots of the count, and the senders that wait for one. */
+
+/* Takes a slot: LC_OK, LC_FULL or LC_CLOSED. Never blocks. */
+int lc__room_reserve(struct lc_chan *c);
+/* Takes a slot, waiting until deadline_ns (lc__deadline_after) in FIFO order with the other
+ * waiting senders: LC_OK, LC_CLOSED or LC_TIMEDOUT. */
+int lc__room_wait(struct lc_chan *c, uint64_t deadline_ns);
+/* Gives back a slot: to the oldest waiting sender if there is one, else to the count. */
+void lc__room_release(struct lc_chan *c);
+/* After LC__S_CLOSED is set: wakes every waiting sender with LC_CLOSED. */
+void lc__room_close_waiters(struct lc_chan *c);
+
+#endif /* LC_SRC_CHAN_H */

@@ -1,0 +1,443 @@
+/*
+ * The public API: channel lifetime, handles, send and receive in both modes.
+ *
+ * A send takes a slot of the count (room.c), makes or takes a node, links it into the queue
+ * (queue.h) and wakes the receiver's registered waker (waker.h). A receive pops a node, copies
+ * it out and frees it, and gives the slot back. Blocking receives park on the waker slot.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "chan.h"
+#include "parker.h"
+#include "waker.h"
+
+/* Spin rounds of a blocking receive before it parks. A futex wake costs tens of microseconds
+ * here, so a brief spin catches a message that is about to arrive far more cheaply. */
+#define RECV_SPINS 256
+
+/* Copy-mode node: the link, then msg_size payload bytes. */
+#define NODE_HEADER sizeof(lc_node)
+
+static struct lc_chan_ext *ext(struct lc_chan *c) { return (struct lc_chan_ext *)c; }
+
+static const lc_allocator *allocator_of(struct lc_chan *c)
+{
+    return (c->flags & LC__F_EXT) ? ext(c)->allocator : NULL;
+}
+
+static void *mem_alloc(const lc_allocator *a, size_t size)
+{
+    return a ? a->alloc(a->ctx, size) : malloc(size);
+}
+
+static void mem_free(const lc_allocator *a, void *ptr, size_t size)
+{
+    if (a)
+        a->free(a->ctx, ptr, size);
+    else
+        free(ptr);
+}
+
+static size_t chan_size(uint32_t flags)
+{
+    return (flags & LC__F_EXT) ? sizeof(struct lc_chan_ext) : sizeof(struct lc_chan);
+}
+
+static unsigned char *payload(lc_node *n) { return (unsigned char *)n + NODE_HEADER; }
+
+/* A message that will never be received: to cfg->drop, and its node freed (copy mode). */
+static void drop_message(struct lc_chan *c, lc_node *n)
+{
+    bool intrusive = c->flags & LC__F_INTRUSIVE;
+    if ((c->flags & LC__F_EXT) && ext(c)->drop)
+        ext(c)->drop(ext(c)->drop_ctx, intrusive ? (void *)n : (void *)payload(n));
+    if (!intrusive)
+        mem_free(allocator_of(c), n, NODE_HEADER + c->msg_size);
+}
+
+/* Called once, by whichever handle goes last. */
+static void destroy(struct lc_chan *c)
+{
+    lc_node *n;
+    while ((n = lc__queue_pop(&c->q)) != NULL)
+        drop_message(c, n);
+    mem_free(allocator_of(c), c, chan_size(c->flags));
+}
+
+/* ---- creation ---- */
+
+static int create(size_t msg_size, uint32_t flags, const lc_config *cfg, lc_tx **tx, lc_rx **rx)
+{
+    if (tx == NULL || rx == NULL || msg_size > LC_MSG_SIZE_MAX)
+        return LC_INVALID;
+    size_t capacity = cfg ? cfg->capacity : 0;
+    const lc_allocator *a = cfg ? cfg->allocator : NULL;
+    if (capacity > LC_CAPACITY_MAX || (a && (a->alloc == NULL || a->free == NULL)))
+        return LC_INVALID;
+    if (cfg && (cfg->allocator || cfg->drop))
+        flags |= LC__F_EXT;
+
+    struct lc_chan *c = mem_alloc(a, chan_size(flags));
+    if (c == NULL)
+        return LC_NOMEM;
+    lc__queue_init(&c->q);
+    c->state = LC__S_SENDER_ONE;
+    c->waker = 0;
+    c->waiters = NULL;
+    c->msg_size = (uint32_t)msg_size;
+    c->capacity = capacity ? (uint32_t)capacity : (uint32_t)LC_CAPACITY_MAX;
+    c->lock = 0;
+    c->flags = flags;
+    if (flags & LC__F_EXT) {
+        ext(c)->allocator = a;
+        ext(c)->drop = cfg->drop;
+        ext(c)->drop_ctx = cfg->drop_ctx;
+    }
+    *tx = (lc_tx *)(void *)c;
+    *rx = (lc_rx *)(void *)c;
+    return LC_OK;
+}
+
+int lc_channel(size_t msg_size, const lc_config *cfg, lc_tx **tx, lc_rx **rx)
+{
+    return create(msg_size, 0, cfg, tx, rx);
+}
+
+int lc_channel_intrusive(const lc_config *cfg, lc_tx **tx, lc_rx **rx)
+{
+    return create(0, LC__F_INTRUSIVE, cfg, tx, rx);
+}
+
+/* ---- handles ---- */
+
+lc_tx *lc_tx_clone(lc_tx *tx)
+{
+    if (tx == NULL)
+        return NULL;
+    struct lc_chan *c = lc__chan_tx(tx);
+    for (;;) {
+        lc__word s = lc__load_relaxed(&c->state);
+        if (lc__senders(s) >= LC__S_SENDER_MAX)
+            return NULL;
+        /* full: like every state change (see room.c). */
+        if (lc__cas_full(&c->state, s, s + LC__S_SENDER_ONE))
+            return tx;
+    }
+}
+
+void lc_tx_drop(lc_tx *tx)
+{
+    if (tx == NULL)
+        return;
+    struct lc_chan *c = lc__chan_tx(tx);
+    lc__word s, next;
+    do {
+        s = lc__load_relaxed(&c->state);
+        next = s - LC__S_SENDER_ONE;
+        /* The last sender keeps the channel alive (EOS_WAKE) until it has woken the receiver. */
+        if (lc__senders(next) == 0 && !(s & LC__S_RX_GONE))
+            next |= LC__S_EOS_WAKE;
+        /* full: everything this sender did happens before the thread that frees the channel
+         * sees the count drop; and the store is ordered before the load of the waker slot. */
+    } while (!lc__cas_full(&c->state, s, next));
+
+    if (lc__senders(next) != 0)
+        return;
+    if (next & LC__S_RX_GONE) {
+        destroy(c);
+        return;
+    }
+    lc__waker_wake(&c->waker);
+    s = lc__load_relaxed(&c->state);
+    while (!lc__cas_full(&c->state, s, s & ~LC__S_EOS_WAKE))
+        s = lc__load_relaxed(&c->state);
+    if (s & LC__S_RX_GONE)
+        destroy(c); /* the receiver went while we were waking it */
+}
+
+static void set_closed(struct lc_chan *c)
+{
+    lc__word s = lc__load_relaxed(&c->state);
+    if (s & LC__S_CLOSED)
+        return;
+    /* full: a send whose reservation comes after this sees CLOSED and fails. */
+    while (!lc__cas_full(&c->state, s, s | LC__S_CLOSED))
+        s = lc__load_relaxed(&c->state);
+    lc__room_close_waiters(c);
+}
+
+void lc_rx_close(lc_rx *rx)
+{
+    if (rx != NULL)
+        set_closed(lc__chan_rx(rx));
+}
+
+void lc_rx_drop(lc_rx *rx)
+{
+    if (rx == NULL)
+        return;
+    struct lc_chan *c = lc__chan_rx(rx);
+    set_closed(c);
+    lc__waker_clear(&c->waker);
+    /* Drop what is linked now; what is still in flight is dropped by the last sender. */
+    lc_node *n;
+    while ((n = lc__queue_pop(&c->q)) != NULL) {
+        drop_message(c, n);
+        lc__room_release(c);
+    }
+    lc__word s = lc__load_relaxed(&c->state);
+    /* full: our pops happen before the thread that frees the channel sees RX_GONE. */
+    while (!lc__cas_full(&c->state, s, s | LC__S_RX_GONE))
+        s = lc__load_relaxed(&c->state);
+    if (lc__senders(s) == 0 && !(s & LC__S_EOS_WAKE))
+        destroy(c);
+}
+
+/* ---- sending ---- */
+
+static void enqueue(struct lc_chan *c, lc_node *n)
+{
+    lc__queue_push(&c->q, n);
+    /* full: orders the link store of the push before the load of the waker slot, against the
+     * receiver's full CAS of lc__waker_register before it re-checks the queue (waker.h). */
+    lc__fence_full();
+    lc__waker_wake(&c->waker);
+}
+
+static int take_slot(struct lc_chan *c, uint64_t timeout_ns, bool blocking)
+{
+    if (!blocking)
+        return lc__room_reserve(c);
+    if (timeout_ns == 0) {
+        int rc = lc__room_reserve(c);
+        return rc == LC_FULL ? LC_TIMEDOUT : rc;
+    }
+    return lc__room_wait(c, lc__deadline_after(timeout_ns));
+}
+
+static int send_copy(lc_tx *tx, const void *msg, uint64_t timeout_ns, bool blocking)
+{
+    if (tx == NULL)
+        return LC_INVALID;
+    struct lc_chan *c = lc__chan_tx(tx);
+    if ((c->flags & LC__F_INTRUSIVE) || (msg == NULL && c->msg_size != 0))
+        return LC_INVALID;
+    int rc = take_slot(c, timeout_ns, blocking);
+    if (rc != LC_OK)
+        return rc;
+    lc_node *n = mem_alloc(allocator_of(c), NODE_HEADER + c->msg_size);
+    if (n == NULL) {
+        lc__room_release(c);
+        return LC_NOMEM;
+    }
+    if (c->msg_size)
+        memcpy(payload(n), msg, c->msg_size);
+    enqueue(c, n);
+    return LC_OK;
+}
+
+static int send_node(lc_tx *tx, lc_node *node, bool blocking)
+{
+    if (tx == NULL || node == NULL)
+        return LC_INVALID;
+    struct lc_chan *c = lc__chan_tx(tx);
+    if (!(c->flags & LC__F_INTRUSIVE))
+        return LC_INVALID;
+    int rc = take_slot(c, LC_FOREVER, blocking);
+    if (rc == LC_OK)
+        enqueue(c, node);
+    return rc;
+}
+
+int lc_try_send(lc_tx *tx, const void *msg) { return send_copy(tx, msg, 0, false); }
+int lc_send(lc_tx *tx, const void *msg) { return send_copy(tx, msg, LC_FOREVER, true); }
+int lc_send_timeout(lc_tx *tx, const void *msg, uint64_t timeout_ns)
+{
+    return send_copy(tx, msg, timeout_ns, true);
+}
+int lc_try_send_node(lc_tx *tx, lc_node *node) { return send_node(tx, node, false); }
+int lc_send_node(lc_tx *tx, lc_node *node) { return send_node(tx, node, true); }
+
+/* ---- receiving ---- */
+
+/* Pops one node and gives its slot back: LC_OK, LC_EMPTY or LC_CLOSED. */
+static int pop(struct lc_chan *c, lc_node **out)
+{
+    lc_node *n = lc__queue_pop(&c->q);
+    if (n != NULL) {
+        *out = n;
+        return LC_OK;
+    }
+    /* acquire: pairs with the full CAS of the last lc_tx_drop, so end of stream is seen only
+     * with every message that sender linked before. */
+    lc__word s = lc__load_acquire(&c->state);
+    if (lc__count(s) == 0 && (lc__senders(s) == 0 || (s & LC__S_CLOSED)))
+        return LC_CLOSED;
+    return LC_EMPTY; /* empty, or a message is in flight */
+}
+
+/* Completes a receive of node n: copies it out (copy mode) and frees the slot. */
+static void take(struct lc_chan *c, lc_node *n, void *out, lc_node **node_out)
+{
+    if (node_out) {
+        *node_out = n;
+    } else {
+        if (c->msg_size)
+            memcpy(out, payload(n), c->msg_size);
+        mem_free(allocator_of(c), n, NODE_HEADER + c->msg_size);
+    }
+    lc__room_release(c);
+}
+
+static int try_take(struct lc_chan *c, void *out, lc_node **node_out)
+{
+    lc_node *n;
+    int rc = pop(c, &n);
+    if (rc == LC_OK)
+        take(c, n, out, node_out);
+    return rc;
+}
+
+static void wake_parker(void *ctx) { lc__parker_wake(ctx); }
+
+/* Blocking receive: spin, then park on the waker slot. */
+static int recv_wait(struct lc_chan *c, void *out, lc_node **node_out, uint64_t timeout_ns)
+{
+    int rc = try_take(c, out, node_out);
+    if (rc != LC_EMPTY)
+        return rc;
+    if (timeout_ns == 0)
+        return LC_TIMEDOUT;
+    for (int i = 0; i < RECV_SPINS; i++) {
+        lc__cpu_relax();
+        rc = try_take(c, out, node_out);
+        if (rc != LC_EMPTY)
+            return rc;
+    }
+
+    uint64_t deadline = lc__deadline_after(timeout_ns);
+    lc__parker parker;
+    lc__parker_init(&parker);
+    const lc_waker waker = {wake_parker, &parker};
+    for (;;) {
+        unsigned seen = lc__parker_seq(&parker);
+        lc__waker_register(&c->waker, &waker);
+        rc = try_take(c, out, node_out);
+        if (rc != LC_EMPTY)
+            break;
+        if (!lc__parker_wait(&parker, seen, deadline)) {
+            rc = try_take(c, out, node_out);
+            if (rc == LC_EMPTY)
+                rc = LC_TIMEDOUT;
+            break;
+        }
+    }
+    lc__waker_clear(&c->waker); /* returns once no sender is calling our waker */
+    lc__parker_destroy(&parker);
+    return rc;
+}
+
+static bool copy_args_ok(lc_rx *rx, const void *out)
+{
+    if (rx == NULL)
+        return false;
+    struct lc_chan *c = lc__chan_rx(rx);
+    return !(c->flags & LC__F_INTRUSIVE) && (out != NULL || c->msg_size == 0);
+}
+
+static bool node_args_ok(lc_rx *rx, lc_node **node)
+{
+    return rx != NULL && node != NULL && (lc__chan_rx(rx)->flags & LC__F_INTRUSIVE);
+}
+
+int lc_try_recv(lc_rx *rx, void *out)
+{
+    if (!copy_args_ok(rx, out))
+        return LC_INVALID;
+    return try_take(lc__chan_rx(rx), out, NULL);
+}
+
+int lc_recv(lc_rx *rx, void *out) { return lc_recv_timeout(rx, out, LC_FOREVER); }
+
+int lc_recv_timeout(lc_rx *rx, void *out, uint64_t timeout_ns)
+{
+    if (!copy_args_ok(rx, out))
+        return LC_INVALID;
+    return recv_wait(lc__chan_rx(rx), out, NULL, timeout_ns);
+}
+
+int lc_try_recv_node(lc_rx *rx, lc_node **node)
+{
+    if (!node_args_ok(rx, node))
+        return LC_INVALID;
+    return try_take(lc__chan_rx(rx), NULL, node);
+}
+
+int lc_recv_node(lc_rx *rx, lc_node **node)
+{
+    if (!node_args_ok(rx, node))
+        return LC_INVALID;
+    return recv_wait(lc__chan_rx(rx), NULL, node, LC_FOREVER);
+}
+
+int lc_poll_recv(lc_rx *rx, void *out, const lc_waker *waker)
+{
+    if (!copy_args_ok(rx, out) || waker == NULL || waker->wake == NULL)
+        return LC_INVALID;
+    struct lc_chan *c = lc__chan_rx(rx);
+    int rc = try_take(c, out, NULL);
+    if (rc != LC_EMPTY)
+        return rc;
+    lc__waker_register(&c->waker, waker);
+    rc = try_take(c, out, NULL);
+    if (rc == LC_EMPTY)
+        return LC_PENDING;
+    lc__waker_clear(&c->waker);
+    return rc;
+}
+
+/* ---- inspection ---- */
+
+size_t lc_rx_len(const lc_rx *rx)
+{
+    if (rx == NULL)
+        return 0;
+    const struct lc_chan *c = (const struct lc_chan *)(const void *)rx;
+    return (size_t)lc__count(lc__load_relaxed(&c->state));
+}
+
+bool lc_tx_is_closed(const lc_tx *tx)
+{
+    if (tx == NULL)
+        return true;
+    const struct lc_chan *c = (const struct lc_chan *)(const void *)tx;
+    return (lc__load_relaxed(&c->state) & LC__S_CLOSED) != 0;
+}
+
+size_t lc_sender_count(const lc_rx *rx)
+{
+    if (rx == NULL)
+        return 0;
+    const struct lc_chan *c = (const struct lc_chan *)(const void *)rx;
+    return (size_t)lc__senders(lc__load_relaxed(&c->state));
+}
+
+/* ---- misc ---- */
+
+const char *lc_strerror(int code)
+{
+    switch (code) {
+    case LC_OK: return "success";
+    case LC_EMPTY: return "channel is empty";
+    case LC_FULL: return "channel is full";
+    case LC_CLOSED: return "channel is closed";
+    case LC_TIMEDOUT: return "timed out";
+    case LC_NOMEM: return "out of memory";
+    case LC_INVALID: return "invalid argument";
+    case LC_PENDING: return "pending: waker registered";
+    default: return "unknown error";
+    }
+}
+
+unsigned lc_version(void) { return LC_VERSION; }

@@ -1,0 +1,78 @@
+/*
+ * The receiver's waker slot: one word holding NULL, a pointer to the registered lc_waker, or
+ * WAKING while a sender is calling the waker it took.
+ *
+ *  | transition            | by                          | how                                  |
+ *  |-----------------------|-----------------------------|--------------------------------------|
+ *  | NULL/waker -> waker'  | the receiver (register)     | CAS; waits while WAKING              |
+ *  | waker -> NULL         | the receiver (clear)        | CAS; waits while WAKING              |
+ *  | waker -> WAKING       | one sender (wake)           | CAS; a sender that loses skips       |
+ *  | WAKING -> NULL        | that sender, after the call | store                                |
+ *
+ * So a waker is called at most once per registration, and once the receiver's register or
+ * clear returns, no sender is inside the call of the waker it replaced: the receiver may free
+ * it (or the stack records its ctx points to). The price is that the receiver waits for a wake
+ * call that is running; wake functions are short.
+ *
+ * No lost wake-up: the receiver registers (full barrier) and then re-checks for messages; a
+ * sender links its message, makes a full barrier, and then loads the slot. One of the two sees
+ * the other's store.
+ */
+#ifndef LC_SRC_WAKER_H
+#define LC_SRC_WAKER_H
+
+#include "atomic.h"
+#include "lazychan.h"
+#include "lock.h"
+
+#define LC__WAKING ((lc__word)1)
+
+/* Receiver: makes w the registered waker. */
+static inline void lc__waker_register(volatile lc__word *slot, const lc_waker *w)
+{
+    unsigned round = 0;
+    for (;;) {
+        lc__word cur = lc__load_relaxed(slot);
+        if (cur == (lc__word)w)
+            return;
+        /* full: publishes *w to the sender that takes it (release half), and orders this store
+         * before the receiver's re-check of the queue, against the sender's fence (see above). */
+        if (cur != LC__WAKING && lc__cas_full(slot, cur, (lc__word)w))
+            return;
+        lc__backoff(&round);
+    }
+}
+
+/* Receiver: removes whatever waker is registered; returns once no sender is calling it. */
+static inline void lc__waker_clear(volatile lc__word *slot)
+{
+    unsigned round = 0;
+    for (;;) {
+        /* acquire: if a sender just finished a call (WAKING -> NULL), its accesses to the
+         * waker's records happen before the receiver reuses or frees them. */
+        lc__word cur = lc__load_acquire(slot);
+        if (cur == 0)
+            return;
+        if (cur != LC__WAKING && lc__cas_acquire(slot, cur, 0))
+            return;
+        lc__backoff(&round);
+    }
+}
+
+/* Sender, after a full barrier that follows the change the receiver waits for: calls the
+ * registered waker, if any, and clears the slot. */
+static inline void lc__waker_wake(volatile lc__word *slot)
+{
+    lc__word cur = lc__load_relaxed(slot);
+    if (cur == 0 || cur == LC__WAKING)
+        return; /* nobody waits, or another sender is waking the receiver already */
+    /* acquire: the lc_waker's fields, written before its registration, are read after. */
+    if (!lc__cas_acquire(slot, cur, LC__WAKING))
+        return; /* another sender took it, or the receiver replaced it (and will re-check) */
+    const lc_waker *w = (const lc_waker *)cur;
+    w->wake(w->ctx);
+    /* release: the call's accesses happen before the receiver sees the slot free again. */
+    lc__store_release(slot, 0);
+}
+
+#endif /* LC_SRC_WAKER_H */
