@@ -2,7 +2,7 @@
  * lazychan: a multi-producer, single-consumer channel that allocates memory only when a message
  * is sent and gives it back when the message is received.
  *
- * An idle channel is one small allocation (64 bytes, 88 with an allocator or drop callback),
+ * An idle channel is one small allocation (64 bytes, 80 with a drop callback),
  * whatever the message size and capacity. Each queued message is one node (a link word plus the
  * payload), allocated by the send and freed by the receive. In intrusive mode the caller embeds
  * an lc_node in its own struct and the channel allocates nothing per message.
@@ -11,17 +11,20 @@
  * -----------
  * A channel has any number of sender handles (lc_tx) and one receiver (lc_rx).
  *
- *  | call                                   | who may call it              | at the same time as      | progress            |
- *  |----------------------------------------|------------------------------|--------------------------|---------------------|
- *  | lc_try_send, lc_try_send_node          | any thread holding a lc_tx   | every call listed here   | lock-free (1)       |
- *  | lc_send, lc_send_node, lc_send_timeout | any thread holding a lc_tx   | every call listed here   | blocking while full |
- *  | lc_tx_clone, lc_tx_drop                | any thread holding a lc_tx   | every call listed here   | lock-free           |
- *  | lc_tx_is_closed                        | any thread holding a lc_tx   | every call listed here   | wait-free           |
- *  | lc_try_recv, lc_try_recv_node          | the receiving thread (2)     | all sender calls         | lock-free (3)       |
- *  | lc_recv, lc_recv_node, lc_recv_timeout | the receiving thread (2)     | all sender calls         | blocking while empty|
- *  | lc_poll_recv                           | the receiving thread (2)     | all sender calls         | lock-free (3)       |
- *  | lc_rx_close, lc_rx_drop                | the receiving thread (2)     | all sender calls         | lock-free (4)       |
- *  | lc_rx_len, lc_sender_count             | any thread holding the lc_rx | every call listed here   | wait-free           |
+ *  | call                                  | caller                   | progress              |
+ *  |---------------------------------------|--------------------------|-----------------------|
+ *  | lc_try_send, lc_try_send_node         | any thread with a lc_tx  | lock-free (1)         |
+ *  | lc_send, lc_send_node, lc_send_timeout| any thread with a lc_tx  | blocks while full     |
+ *  | lc_tx_clone, lc_tx_drop               | any thread with a lc_tx  | lock-free             |
+ *  | lc_tx_is_closed                       | any thread with a lc_tx  | wait-free             |
+ *  | lc_try_recv, lc_try_recv_node         | the receiving thread (2) | lock-free (3)         |
+ *  | lc_recv, lc_recv_node, lc_recv_timeout| the receiving thread (2) | blocks while empty    |
+ *  | lc_poll_recv                          | the receiving thread (2) | lock-free (3)         |
+ *  | lc_rx_close, lc_rx_drop               | the receiving thread (2) | lock-free (3) (4)     |
+ *  | lc_rx_len, lc_sender_count            | any thread with the lc_rx| wait-free             |
+ *
+ * Every call in the table may run at the same time as any other, from any number of threads,
+ * except that receiving-thread calls on one lc_rx must not overlap each other.
  *
  *  (1) Producers link a node with one compare-and-swap loop on the queue's producer end
  *      (libatomic_ops has no atomic exchange); a sender can retry only because another
@@ -29,8 +32,8 @@
  *  (2) One thread at a time: receive calls on one lc_rx must not overlap. They may move from
  *      thread to thread if the caller orders the hand-over (a mutex, a thread join).
  *  (3) Except that handing a freed slot to a sender waiting for room (bounded channels) takes a
- *      short internal lock, and that replacing a registered waker waits for a wake call that
- *      is running at that moment to return.
+ *      short internal lock, and that replacing or removing a registered waker waits for a wake
+ *      call that is running at that moment to return.
  *  (4) Plus the calls of cfg->drop for the messages still queued.
  *
  * Messages: every message a send accepted (LC_OK) is received exactly once, or passed to
@@ -121,7 +124,8 @@ typedef struct lc_config {
     size_t capacity;                    /* 0: unbounded; n: at most n messages queued, exactly */
     const lc_allocator *allocator;      /* NULL: malloc/free; used for the channel and every node */
     void (*drop)(void *ctx, void *msg); /* optional: called once for each message never received
-                                           (copy mode: the payload; intrusive: the lc_node *) */
+                                           (copy mode: the payload, aligned to 8 bytes only;
+                                           intrusive: the lc_node *) */
     void *drop_ctx;
 } lc_config;
 
@@ -129,7 +133,7 @@ enum { /* every call returns LC_OK (0) or one of these negative codes */
     LC_OK = 0,
     LC_EMPTY = -1,    /* nothing to receive now */
     LC_FULL = -2,     /* the channel holds capacity messages */
-    LC_CLOSED = -3,   /* send: the receiver closed or dropped; receive: drained and no sender left */
+    LC_CLOSED = -3,   /* send: receiver closed or dropped; receive: drained, no sender left */
     LC_TIMEDOUT = -4, /* the timeout expired first */
     LC_NOMEM = -5,    /* the allocator returned NULL; nothing changed */
     LC_INVALID = -6,  /* a NULL or out-of-range argument, or a call for the other mode */
@@ -213,7 +217,8 @@ LC_API LC_NODISCARD int lc_send_timeout(lc_tx *tx, const void *msg, uint64_t tim
 LC_API LC_NODISCARD int lc_try_recv(lc_rx *rx, void *out);
 
 /* As lc_try_recv, but waits while the channel is empty: spins briefly, then parks the thread
- * on the channel's waker slot. Never returns LC_EMPTY. */
+ * on the channel's waker slot (replacing a waker that lc_poll_recv registered). Never returns
+ * LC_EMPTY. */
 LC_API LC_NODISCARD int lc_recv(lc_rx *rx, void *out);
 
 /* As lc_recv, giving up after timeout_ns nanoseconds with LC_TIMEDOUT (LC_FOREVER: never;

@@ -76,9 +76,10 @@ static inline void lc__inc_u32_release(volatile unsigned *p)
     }
 }
 
-/* A full barrier between a thread's earlier stores and its later loads (the one ordering that
- * acquire and release do not give). */
-static inline void lc__fence_full(void) { AO_nop_full(); }
+/* A load that is also a full barrier: earlier stores of this thread are ordered before it (the
+ * one ordering that acquire and release do not give). Done as a read-modify-write that adds 0,
+ * which costs what a fence costs and, unlike a fence, ThreadSanitizer understands. */
+static inline lc__word lc__load_full(volatile lc__word *p) { return AO_fetch_and_add_full(p, 0); }
 
 /* A hint for a spin-wait loop. */
 static inline void lc__cpu_relax(void)

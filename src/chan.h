@@ -2,9 +2,9 @@
  * The channel struct, shared by the modules that implement the public API. One allocation per
  * channel: lc_tx and lc_rx handles are both views of this struct.
  *
- * Layout (64 bytes; 88 with an allocator or a drop callback). Producers touch tail, state and
- * waker; the consumer touches head, state and waker. Keeping the two sides on separate cache
- * lines would triple the idle size, so they share one line on purpose.
+ * Layout: 64 bytes, with or without an allocator; 80 with a drop callback. Producers touch
+ * tail, state and waker; the consumer touches head, state and waker. Keeping the two sides on
+ * separate cache lines would triple the idle size, so they share one line on purpose.
  */
 #ifndef LC_SRC_CHAN_H
 #define LC_SRC_CHAN_H
@@ -15,56 +15,55 @@
 #include "lazychan.h"
 #include "queue.h"
 
-struct lc__wait;
-
 struct lc_chan {
-    lc__queue q;              /* tail, head, stub */
-    volatile lc__word state;  /* queued count, sender count, flags: see LC__S_* */
-    volatile lc__word waker;  /* the waker slot (waker.h) */
-    struct lc__wait *waiters; /* newest sender waiting for room, circular list; under lock */
-    uint32_t msg_size;        /* copy mode: payload bytes; intrusive: 0 */
-    uint32_t capacity;        /* LC_CAPACITY_MAX when unbounded */
-    volatile unsigned lock;   /* guards waiters (lock.h) */
-    uint32_t flags;           /* LC__F_*, fixed at creation */
+    lc__queue q;                   /* tail, head, stub */
+    volatile lc__word state;       /* queued count, sender count, flags: see LC__S_* */
+    volatile lc__word waker;       /* the waker slot (waker.h) */
+    volatile lc__word waiters;     /* senders waiting for room, and the lock bit (room.c) */
+    uint32_t msg_size;             /* copy mode: payload bytes; intrusive: 0 */
+    uint32_t capacity;             /* LC_CAPACITY_MAX when unbounded */
+    const lc_allocator *allocator; /* NULL: malloc/free */
 };
 
-/* A channel made with an allocator or a drop callback carries them behind the base struct. */
-struct lc_chan_ext {
+/* A channel made with a drop callback carries it behind the base struct (LC__S_DROP). */
+struct lc_chan_drop {
     struct lc_chan base;
-    const lc_allocator *allocator; /* NULL: malloc/free */
     void (*drop)(void *ctx, void *msg);
     void *drop_ctx;
 };
 
 _Static_assert(sizeof(struct lc_chan) == 64, "an idle channel is 64 bytes");
-_Static_assert(sizeof(struct lc_chan_ext) <= 96, "with allocator and drop, at most 96 bytes");
-
-enum {
-    LC__F_INTRUSIVE = 1u << 0,
-    LC__F_EXT = 1u << 1, /* the struct is a struct lc_chan_ext */
-};
+_Static_assert(sizeof(struct lc_chan_drop) <= 96, "with a drop callback, at most 96 bytes");
 
 /*
  * The state word. count is the number of accepted messages not yet received (including those
  * in flight, and slots granted to a waiting sender that has not linked its node yet). All
  * fields change by CAS on the whole word, so a send's capacity check, the close flag and the
- * sender count are seen together.
+ * sender count are seen together. LC__S_INTRUSIVE and LC__S_DROP are fixed at creation.
  */
 #define LC__S_COUNT_MASK ((lc__word)0xffffffffu)
 #define LC__S_SENDER_SHIFT 32
 #define LC__S_SENDER_ONE ((lc__word)1 << LC__S_SENDER_SHIFT)
-#define LC__S_SENDER_MAX (((lc__word)1 << 28) - 1)
+#define LC__S_SENDER_MAX (((lc__word)1 << 26) - 1)
 #define LC__S_SENDER_MASK (LC__S_SENDER_MAX << LC__S_SENDER_SHIFT)
-#define LC__S_WAITERS ((lc__word)1 << 60) /* senders wait for room; set only when full */
-#define LC__S_CLOSED ((lc__word)1 << 61)  /* the receiver closed or dropped the channel */
-#define LC__S_RX_GONE ((lc__word)1 << 62) /* the receiver handle was dropped */
-#define LC__S_EOS_WAKE ((lc__word)1 << 63) /* the last sender is still waking the receiver */
+#define LC__S_INTRUSIVE ((lc__word)1 << 58) /* made by lc_channel_intrusive */
+#define LC__S_DROP ((lc__word)1 << 59)      /* the struct is a struct lc_chan_drop */
+#define LC__S_WAITERS ((lc__word)1 << 60)   /* senders wait for room; set only when full */
+#define LC__S_CLOSED ((lc__word)1 << 61)    /* the receiver closed or dropped the channel */
+#define LC__S_RX_GONE ((lc__word)1 << 62)   /* the receiver handle was dropped */
+#define LC__S_EOS_WAKE ((lc__word)1 << 63)  /* the last sender is still waking the receiver */
 
 static inline lc__word lc__count(lc__word s) { return s & LC__S_COUNT_MASK; }
 static inline lc__word lc__senders(lc__word s) { return (s & LC__S_SENDER_MASK) >> LC__S_SENDER_SHIFT; }
 
 static inline struct lc_chan *lc__chan_tx(lc_tx *tx) { return (struct lc_chan *)(void *)tx; }
 static inline struct lc_chan *lc__chan_rx(lc_rx *rx) { return (struct lc_chan *)(void *)rx; }
+
+/* A bit of the state word that never changes after creation. */
+static inline bool lc__fixed(const struct lc_chan *c, lc__word bit)
+{
+    return (lc__load_relaxed(&c->state) & bit) != 0;
+}
 
 /* room.c: slots of the count, and the senders that wait for one. */
 

@@ -19,12 +19,9 @@
 /* Copy-mode node: the link, then msg_size payload bytes. */
 #define NODE_HEADER sizeof(lc_node)
 
-static struct lc_chan_ext *ext(struct lc_chan *c) { return (struct lc_chan_ext *)c; }
+static struct lc_chan_drop *with_drop(struct lc_chan *c) { return (struct lc_chan_drop *)c; }
 
-static const lc_allocator *allocator_of(struct lc_chan *c)
-{
-    return (c->flags & LC__F_EXT) ? ext(c)->allocator : NULL;
-}
+static bool is_intrusive(const struct lc_chan *c) { return lc__fixed(c, LC__S_INTRUSIVE); }
 
 static void *mem_alloc(const lc_allocator *a, size_t size)
 {
@@ -39,9 +36,9 @@ static void mem_free(const lc_allocator *a, void *ptr, size_t size)
         free(ptr);
 }
 
-static size_t chan_size(uint32_t flags)
+static size_t chan_size(bool has_drop)
 {
-    return (flags & LC__F_EXT) ? sizeof(struct lc_chan_ext) : sizeof(struct lc_chan);
+    return has_drop ? sizeof(struct lc_chan_drop) : sizeof(struct lc_chan);
 }
 
 static unsigned char *payload(lc_node *n) { return (unsigned char *)n + NODE_HEADER; }
@@ -49,11 +46,11 @@ static unsigned char *payload(lc_node *n) { return (unsigned char *)n + NODE_HEA
 /* A message that will never be received: to cfg->drop, and its node freed (copy mode). */
 static void drop_message(struct lc_chan *c, lc_node *n)
 {
-    bool intrusive = c->flags & LC__F_INTRUSIVE;
-    if ((c->flags & LC__F_EXT) && ext(c)->drop)
-        ext(c)->drop(ext(c)->drop_ctx, intrusive ? (void *)n : (void *)payload(n));
+    bool intrusive = is_intrusive(c);
+    if (lc__fixed(c, LC__S_DROP))
+        with_drop(c)->drop(with_drop(c)->drop_ctx, intrusive ? (void *)n : (void *)payload(n));
     if (!intrusive)
-        mem_free(allocator_of(c), n, NODE_HEADER + c->msg_size);
+        mem_free(c->allocator, n, NODE_HEADER + c->msg_size);
 }
 
 /* Called once, by whichever handle goes last. */
@@ -62,37 +59,34 @@ static void destroy(struct lc_chan *c)
     lc_node *n;
     while ((n = lc__queue_pop(&c->q)) != NULL)
         drop_message(c, n);
-    mem_free(allocator_of(c), c, chan_size(c->flags));
+    mem_free(c->allocator, c, chan_size(lc__fixed(c, LC__S_DROP)));
 }
 
 /* ---- creation ---- */
 
-static int create(size_t msg_size, uint32_t flags, const lc_config *cfg, lc_tx **tx, lc_rx **rx)
+static int create(size_t msg_size, lc__word mode, const lc_config *cfg, lc_tx **tx, lc_rx **rx)
 {
     if (tx == NULL || rx == NULL || msg_size > LC_MSG_SIZE_MAX)
         return LC_INVALID;
     size_t capacity = cfg ? cfg->capacity : 0;
     const lc_allocator *a = cfg ? cfg->allocator : NULL;
+    bool has_drop = cfg && cfg->drop;
     if (capacity > LC_CAPACITY_MAX || (a && (a->alloc == NULL || a->free == NULL)))
         return LC_INVALID;
-    if (cfg && (cfg->allocator || cfg->drop))
-        flags |= LC__F_EXT;
 
-    struct lc_chan *c = mem_alloc(a, chan_size(flags));
+    struct lc_chan *c = mem_alloc(a, chan_size(has_drop));
     if (c == NULL)
         return LC_NOMEM;
     lc__queue_init(&c->q);
-    c->state = LC__S_SENDER_ONE;
+    c->state = LC__S_SENDER_ONE | mode | (has_drop ? LC__S_DROP : 0);
     c->waker = 0;
-    c->waiters = NULL;
+    c->waiters = 0;
     c->msg_size = (uint32_t)msg_size;
     c->capacity = capacity ? (uint32_t)capacity : (uint32_t)LC_CAPACITY_MAX;
-    c->lock = 0;
-    c->flags = flags;
-    if (flags & LC__F_EXT) {
-        ext(c)->allocator = a;
-        ext(c)->drop = cfg->drop;
-        ext(c)->drop_ctx = cfg->drop_ctx;
+    c->allocator = a;
+    if (has_drop) {
+        with_drop(c)->drop = cfg->drop;
+        with_drop(c)->drop_ctx = cfg->drop_ctx;
     }
     *tx = (lc_tx *)(void *)c;
     *rx = (lc_rx *)(void *)c;
@@ -106,7 +100,7 @@ int lc_channel(size_t msg_size, const lc_config *cfg, lc_tx **tx, lc_rx **rx)
 
 int lc_channel_intrusive(const lc_config *cfg, lc_tx **tx, lc_rx **rx)
 {
-    return create(0, LC__F_INTRUSIVE, cfg, tx, rx);
+    return create(0, LC__S_INTRUSIVE, cfg, tx, rx);
 }
 
 /* ---- handles ---- */
@@ -199,10 +193,7 @@ void lc_rx_drop(lc_rx *rx)
 static void enqueue(struct lc_chan *c, lc_node *n)
 {
     lc__queue_push(&c->q, n);
-    /* full: orders the link store of the push before the load of the waker slot, against the
-     * receiver's full CAS of lc__waker_register before it re-checks the queue (waker.h). */
-    lc__fence_full();
-    lc__waker_wake(&c->waker);
+    lc__waker_wake(&c->waker); /* its first load is ordered after the link store */
 }
 
 static int take_slot(struct lc_chan *c, uint64_t timeout_ns, bool blocking)
@@ -221,12 +212,12 @@ static int send_copy(lc_tx *tx, const void *msg, uint64_t timeout_ns, bool block
     if (tx == NULL)
         return LC_INVALID;
     struct lc_chan *c = lc__chan_tx(tx);
-    if ((c->flags & LC__F_INTRUSIVE) || (msg == NULL && c->msg_size != 0))
+    if (is_intrusive(c) || (msg == NULL && c->msg_size != 0))
         return LC_INVALID;
     int rc = take_slot(c, timeout_ns, blocking);
     if (rc != LC_OK)
         return rc;
-    lc_node *n = mem_alloc(allocator_of(c), NODE_HEADER + c->msg_size);
+    lc_node *n = mem_alloc(c->allocator, NODE_HEADER + c->msg_size);
     if (n == NULL) {
         lc__room_release(c);
         return LC_NOMEM;
@@ -242,7 +233,7 @@ static int send_node(lc_tx *tx, lc_node *node, bool blocking)
     if (tx == NULL || node == NULL)
         return LC_INVALID;
     struct lc_chan *c = lc__chan_tx(tx);
-    if (!(c->flags & LC__F_INTRUSIVE))
+    if (!is_intrusive(c))
         return LC_INVALID;
     int rc = take_slot(c, LC_FOREVER, blocking);
     if (rc == LC_OK)
@@ -285,7 +276,7 @@ static void take(struct lc_chan *c, lc_node *n, void *out, lc_node **node_out)
     } else {
         if (c->msg_size)
             memcpy(out, payload(n), c->msg_size);
-        mem_free(allocator_of(c), n, NODE_HEADER + c->msg_size);
+        mem_free(c->allocator, n, NODE_HEADER + c->msg_size);
     }
     lc__room_release(c);
 }
@@ -343,12 +334,12 @@ static bool copy_args_ok(lc_rx *rx, const void *out)
     if (rx == NULL)
         return false;
     struct lc_chan *c = lc__chan_rx(rx);
-    return !(c->flags & LC__F_INTRUSIVE) && (out != NULL || c->msg_size == 0);
+    return !is_intrusive(c) && (out != NULL || c->msg_size == 0);
 }
 
 static bool node_args_ok(lc_rx *rx, lc_node **node)
 {
-    return rx != NULL && node != NULL && (lc__chan_rx(rx)->flags & LC__F_INTRUSIVE);
+    return rx != NULL && node != NULL && is_intrusive(lc__chan_rx(rx));
 }
 
 int lc_try_recv(lc_rx *rx, void *out)

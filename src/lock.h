@@ -1,7 +1,9 @@
 /*
- * A one-word lock for short critical sections (the list of senders waiting for room), and the
- * back-off used by every short wait. It spins a little, then yields the processor, so a holder
- * that was preempted gets to run. Holders never block and never call user code.
+ * A lock kept in bit 0 of a word whose other bits hold a pointer (to something aligned to at
+ * least 2 bytes): the channel's list of waiting senders costs one word, lock included. It is for
+ * short critical sections only: holders never block and never call user code. And the back-off
+ * used by every short wait: it spins a little, then yields the processor, so that a thread
+ * preempted inside such a section gets to run.
  */
 #ifndef LC_SRC_LOCK_H
 #define LC_SRC_LOCK_H
@@ -11,6 +13,7 @@
 #include "atomic.h"
 
 #define LC__SPINS_BEFORE_YIELD 64u
+#define LC__LOCK_BIT ((lc__word)1)
 
 /* One step of a wait for another thread's short critical section. *round starts at 0. */
 static inline void lc__backoff(unsigned *round)
@@ -23,21 +26,24 @@ static inline void lc__backoff(unsigned *round)
     }
 }
 
-static inline void lc__lock(volatile unsigned *lock)
+/* Takes the lock in bit 0 of *word; returns the pointer bits, which the holder owns. */
+static inline void *lc__ptrlock_acquire(volatile lc__word *word)
 {
     unsigned round = 0;
     for (;;) {
+        lc__word w = lc__load_relaxed(word);
         /* acquire: the critical section's accesses stay after taking the lock. */
-        if (lc__load_u32_acquire(lock) == 0 && lc__fetch_cas_u32_acquire(lock, 0, 1) == 0)
-            return;
+        if (!(w & LC__LOCK_BIT) && lc__cas_acquire(word, w, w | LC__LOCK_BIT))
+            return (void *)w;
         lc__backoff(&round);
     }
 }
 
-static inline void lc__unlock(volatile unsigned *lock)
+/* Stores the (possibly changed) pointer bits and releases the lock. */
+static inline void lc__ptrlock_release(volatile lc__word *word, void *ptr)
 {
     /* release: the critical section's accesses happen before the next holder's. */
-    lc__store_u32_release(lock, 0);
+    lc__store_release(word, (lc__word)ptr);
 }
 
 #endif /* LC_SRC_LOCK_H */

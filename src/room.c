@@ -1,13 +1,14 @@
 /*
  * Capacity: the count in the state word, and the FIFO list of senders waiting for room.
  *
- * A sender waiting for room puts a wait record, on its own stack, into a circular list guarded
- * by the channel lock, and sets LC__S_WAITERS in the same step as it sees the channel full (a
- * CAS that expects count == capacity). While LC__S_WAITERS is set, a freed slot is not given
- * back to the count but handed to the oldest waiter, whose count share it keeps: this is what
- * makes waiters FIFO and prevents try_send from overtaking them. Because the receiver's
- * decrement is a CAS that expects LC__S_WAITERS clear, a slot freed while a sender is joining
- * the list either makes that sender's CAS fail (it then sees room) or goes to that sender.
+ * A sender waiting for room puts a wait record, on its own stack, into a circular list whose
+ * newest element is in chan->waiters, guarded by the lock bit of that same word (lock.h). It
+ * sets LC__S_WAITERS in the same step as it sees the channel full (a CAS that expects
+ * count == capacity). While LC__S_WAITERS is set, a freed slot is not given back to the count
+ * but handed to the oldest waiter, whose count share it keeps: this is what makes waiters FIFO
+ * and keeps lc_try_send from overtaking them. Because the receiver's decrement is a CAS that
+ * expects LC__S_WAITERS clear, a slot freed while a sender is joining the list either makes
+ * that sender's CAS fail (it then sees room) or goes to that sender.
  */
 #include "chan.h"
 #include "lock.h"
@@ -16,14 +17,20 @@
 enum { WAITING, GRANTED, CLOSED };
 
 struct lc__wait {
-    struct lc__wait *next, *prev; /* circular; chan->waiters is the newest, its next the oldest */
+    struct lc__wait *next, *prev; /* circular: the newest's next is the oldest */
     lc__parker parker;
     volatile unsigned status; /* WAITING until the granter or the closer changes it */
 };
 
-static void list_append(struct lc_chan *c, struct lc__wait *w)
+static struct lc__wait *lock_list(struct lc_chan *c) { return lc__ptrlock_acquire(&c->waiters); }
+
+static void unlock_list(struct lc_chan *c, struct lc__wait *newest)
 {
-    struct lc__wait *newest = c->waiters;
+    lc__ptrlock_release(&c->waiters, newest);
+}
+
+static struct lc__wait *list_append(struct lc__wait *newest, struct lc__wait *w)
+{
     if (newest == NULL) {
         w->next = w->prev = w;
     } else {
@@ -32,30 +39,25 @@ static void list_append(struct lc_chan *c, struct lc__wait *w)
         newest->next->prev = w;
         newest->next = w;
     }
-    c->waiters = w;
+    return w;
 }
 
-static void list_remove(struct lc_chan *c, struct lc__wait *w)
+/* Returns the new newest element (NULL when w was the last). */
+static struct lc__wait *list_remove(struct lc__wait *newest, struct lc__wait *w)
 {
-    if (w->next == w) {
-        c->waiters = NULL;
-        return;
-    }
+    if (w->next == w)
+        return NULL;
     w->prev->next = w->next;
     w->next->prev = w->prev;
-    if (c->waiters == w)
-        c->waiters = w->prev;
+    return newest == w ? w->prev : newest;
 }
 
-/* Under the lock: clears LC__S_WAITERS once the list is empty. */
-static void clear_waiters_flag_if_empty(struct lc_chan *c)
+/* Under the lock, once the list is empty: clears LC__S_WAITERS. */
+static void clear_waiters_flag(struct lc_chan *c)
 {
-    if (c->waiters != NULL)
-        return;
     lc__word s = lc__load_relaxed(&c->state);
-    /* full: another bit of the word may change meanwhile (count, senders); the flag change is
-     * ordered with them like every other state change. */
-    while (!lc__cas_full(&c->state, s, s & ~LC__S_WAITERS))
+    /* full: like every state change, so that all threads see them in one order. */
+    while ((s & LC__S_WAITERS) && !lc__cas_full(&c->state, s, s & ~LC__S_WAITERS))
         s = lc__load_relaxed(&c->state);
 }
 
@@ -77,15 +79,15 @@ int lc__room_reserve(struct lc_chan *c)
         if (lc__count(s) >= c->capacity || (s & LC__S_WAITERS))
             return LC_FULL;
         /* full: the count is what tells the receiver that a message is on its way; every state
-         * change is a full CAS so all threads see them in one order. */
+         * change is a full CAS so that all threads see them in one order. */
         if (lc__cas_full(&c->state, s, s + 1))
             return LC_OK;
         s = lc__load_relaxed(&c->state);
     }
 }
 
-/* Under the lock: takes a slot, or joins the list. LC_OK, LC_CLOSED, or LC_PENDING (joined). */
-static int reserve_or_join(struct lc_chan *c, struct lc__wait *w)
+/* Under the lock: takes a slot (LC_OK), fails (LC_CLOSED), or joins the list (LC_PENDING). */
+static int reserve_or_join(struct lc_chan *c, struct lc__wait **newest, struct lc__wait *w)
 {
     lc__word s = lc__load_relaxed(&c->state);
     for (;;) {
@@ -95,11 +97,28 @@ static int reserve_or_join(struct lc_chan *c, struct lc__wait *w)
             if (lc__cas_full(&c->state, s, s + 1))
                 return LC_OK;
         } else if (lc__cas_full(&c->state, s, s | LC__S_WAITERS)) {
-            list_append(c, w);
+            *newest = list_append(*newest, w);
             return LC_PENDING;
         }
         s = lc__load_relaxed(&c->state);
     }
+}
+
+/* The wait ran out. Returns LC_TIMEDOUT, or LC_CLOSED if the closer got there first. */
+static int give_up(struct lc_chan *c, struct lc__wait *w)
+{
+    struct lc__wait *newest = lock_list(c);
+    /* acquire: pairs with finish_waiter's release store. */
+    unsigned status = lc__load_u32_acquire(&w->status);
+    if (status == WAITING) {
+        newest = list_remove(newest, w);
+        if (newest == NULL)
+            clear_waiters_flag(c);
+    }
+    unlock_list(c, newest);
+    if (status == GRANTED)
+        lc__room_release(c); /* granted just as it gave up: pass the slot on */
+    return status == CLOSED ? LC_CLOSED : LC_TIMEDOUT;
 }
 
 int lc__room_wait(struct lc_chan *c, uint64_t deadline_ns)
@@ -112,56 +131,39 @@ int lc__room_wait(struct lc_chan *c, uint64_t deadline_ns)
     w.status = WAITING;
     lc__parker_init(&w.parker);
 
-    lc__lock(&c->lock);
-    rc = reserve_or_join(c, &w);
-    lc__unlock(&c->lock);
+    struct lc__wait *newest = lock_list(c);
+    rc = reserve_or_join(c, &newest, &w);
+    unlock_list(c, newest);
 
-    unsigned status = WAITING;
     while (rc == LC_PENDING) {
         unsigned seen = lc__parker_seq(&w.parker);
         /* acquire: pairs with finish_waiter's release store. */
-        status = lc__load_u32_acquire(&w.status);
-        if (status != WAITING)
-            break;
-        if (!lc__parker_wait(&w.parker, seen, deadline_ns)) {
-            lc__lock(&c->lock);
-            status = lc__load_u32_acquire(&w.status);
-            if (status == WAITING) {
-                list_remove(c, &w);
-                clear_waiters_flag_if_empty(c);
-                rc = LC_TIMEDOUT;
-            }
-            lc__unlock(&c->lock);
-            if (status == GRANTED) {
-                /* Granted just as it gave up: pass the slot on, or no one would use it. */
-                lc__room_release(c);
-                rc = LC_TIMEDOUT;
-            }
-            break;
+        unsigned status = lc__load_u32_acquire(&w.status);
+        if (status != WAITING) {
+            /* The granter or closer may still be inside finish_waiter, under the lock: taking
+             * the lock once waits for it to be done with our record. */
+            unlock_list(c, lock_list(c));
+            rc = status == GRANTED ? LC_OK : LC_CLOSED;
+        } else if (!lc__parker_wait(&w.parker, seen, deadline_ns)) {
+            rc = give_up(c, &w);
         }
-    }
-    if (rc == LC_PENDING) {
-        /* Woken: the granter or closer may still be inside finish_waiter, which runs under the
-         * lock. Taking the lock once waits for it to leave our record. */
-        lc__lock(&c->lock);
-        lc__unlock(&c->lock);
-        rc = status == GRANTED ? LC_OK : LC_CLOSED;
     }
     lc__parker_destroy(&w.parker);
     return rc;
 }
 
-/* Hands a slot to the oldest waiter. false if the list turned out empty. */
+/* Hands a slot to the oldest waiter. false if the list turned out to be empty. */
 static bool grant_oldest(struct lc_chan *c)
 {
-    lc__lock(&c->lock);
-    struct lc__wait *oldest = c->waiters ? c->waiters->next : NULL;
+    struct lc__wait *newest = lock_list(c);
+    struct lc__wait *oldest = newest ? newest->next : NULL;
     if (oldest != NULL) {
-        list_remove(c, oldest);
-        clear_waiters_flag_if_empty(c);
+        newest = list_remove(newest, oldest);
+        if (newest == NULL)
+            clear_waiters_flag(c);
         finish_waiter(oldest, GRANTED);
     }
-    lc__unlock(&c->lock);
+    unlock_list(c, newest);
     return oldest != NULL;
 }
 
@@ -181,12 +183,12 @@ void lc__room_release(struct lc_chan *c)
 
 void lc__room_close_waiters(struct lc_chan *c)
 {
-    lc__lock(&c->lock);
-    while (c->waiters != NULL) {
-        struct lc__wait *oldest = c->waiters->next;
-        list_remove(c, oldest);
+    struct lc__wait *newest = lock_list(c);
+    while (newest != NULL) {
+        struct lc__wait *oldest = newest->next;
+        newest = list_remove(newest, oldest);
         finish_waiter(oldest, CLOSED);
     }
-    clear_waiters_flag_if_empty(c);
-    lc__unlock(&c->lock);
+    clear_waiters_flag(c);
+    unlock_list(c, NULL);
 }

@@ -15,7 +15,7 @@
  * call that is running; wake functions are short.
  *
  * No lost wake-up: the receiver registers (full barrier) and then re-checks for messages; a
- * sender links its message, makes a full barrier, and then loads the slot. One of the two sees
+ * sender links its message and then loads the slot with a full barrier. One of the two sees
  * the other's store.
  */
 #ifndef LC_SRC_WAKER_H
@@ -36,7 +36,7 @@ static inline void lc__waker_register(volatile lc__word *slot, const lc_waker *w
         if (cur == (lc__word)w)
             return;
         /* full: publishes *w to the sender that takes it (release half), and orders this store
-         * before the receiver's re-check of the queue, against the sender's fence (see above). */
+         * before the receiver's re-check of the queue, against the sender's full load. */
         if (cur != LC__WAKING && lc__cas_full(slot, cur, (lc__word)w))
             return;
         lc__backoff(&round);
@@ -59,11 +59,13 @@ static inline void lc__waker_clear(volatile lc__word *slot)
     }
 }
 
-/* Sender, after a full barrier that follows the change the receiver waits for: calls the
- * registered waker, if any, and clears the slot. */
+/* Sender, after the change the receiver waits for (a linked message, the last sender gone):
+ * calls the registered waker, if any, and clears the slot. */
 static inline void lc__waker_wake(volatile lc__word *slot)
 {
-    lc__word cur = lc__load_relaxed(slot);
+    /* full: orders the sender's change before this load, against the receiver's full CAS of
+     * lc__waker_register before its re-check: one of the two sees the other's store. */
+    lc__word cur = lc__load_full(slot);
     if (cur == 0 || cur == LC__WAKING)
         return; /* nobody waits, or another sender is waking the receiver already */
     /* acquire: the lc_waker's fields, written before its registration, are read after. */
