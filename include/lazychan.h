@@ -165,7 +165,7 @@ LC_API LC_NODISCARD int lc_channel_intrusive(const lc_config *cfg, lc_tx **tx, l
 /*
  * Adds one sender reference and returns the handle for it (the same pointer as tx). Give each
  * reference back with lc_tx_drop. Returns NULL if tx is NULL or the channel already has
- * 2^29 - 1 sender references. Allocates nothing. Any thread holding tx.
+ * 2^26 - 1 (67,108,863) sender references. Allocates nothing. Any thread holding tx.
  */
 LC_API LC_NODISCARD lc_tx *lc_tx_clone(lc_tx *tx);
 

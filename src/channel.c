@@ -378,12 +378,13 @@ int lc_poll_recv(lc_rx *rx, void *out, const lc_waker *waker)
         return LC_INVALID;
     struct lc_chan *c = lc__chan_rx(rx);
     int rc = try_take(c, out, NULL);
-    if (rc != LC_EMPTY)
-        return rc;
-    lc__waker_register(&c->waker, waker);
-    rc = try_take(c, out, NULL);
-    if (rc == LC_EMPTY)
-        return LC_PENDING;
+    if (rc == LC_EMPTY) {
+        lc__waker_register(&c->waker, waker);
+        rc = try_take(c, out, NULL);
+        if (rc == LC_EMPTY)
+            return LC_PENDING;
+    }
+    /* Not pending: forget this waker, or one an earlier poll left registered. */
     lc__waker_clear(&c->waker);
     return rc;
 }
