@@ -355,8 +355,8 @@ int main(void)
     printf("\nA channel made with cfg = NULL is the same %zu-byte struct, taken from malloc.\n\n",
            idle);
 
-    printf("Intrusive mode: the caller's structs embed the lc_node, so the channel allocates "
-           "nothing per message.\n\n");
+    printf("Intrusive mode, with a drop callback: the caller's structs embed the lc_node, so the "
+           "channel allocates nothing per message.\n\n");
     printf("| capacity  | at creation | %d nodes queued | after draining | after drop, queued |\n",
            UNBOUNDED_FILL);
     printf("|----------:|------------:|------------------:|---------------:|"
