@@ -15,7 +15,7 @@
  *  |---------------------------------------|--------------------------|-----------------------|
  *  | lc_try_send, lc_try_send_node         | any thread with a lc_tx  | lock-free (1)         |
  *  | lc_send, lc_send_node, lc_send_timeout| any thread with a lc_tx  | blocks while full     |
- *  | lc_tx_clone, lc_tx_drop               | any thread with a lc_tx  | lock-free             |
+ *  | lc_tx_clone, lc_tx_drop               | any thread with a lc_tx  | lock-free (5)         |
  *  | lc_tx_is_closed                       | any thread with a lc_tx  | wait-free             |
  *  | lc_try_recv, lc_try_recv_node         | the receiving thread (2) | lock-free (3)         |
  *  | lc_recv, lc_recv_node, lc_recv_timeout| the receiving thread (2) | blocks while empty    |
@@ -35,15 +35,24 @@
  *      short internal lock, and that replacing or removing a registered waker waits for a wake
  *      call that is running at that moment to return.
  *  (4) Plus the calls of cfg->drop for the messages still queued.
+ *  (5) The last lc_tx_drop calls the registered waker, and frees the channel (calling
+ *      cfg->drop and the allocator) if the receiver is gone. Sends call the allocator and the
+ *      registered waker too: progress is that of your allocator and wake function.
  *
  * Messages: every message a send accepted (LC_OK) is received exactly once, or passed to
  * cfg->drop exactly once. A send that fails took nothing: the message, or the node, is still the
  * caller's. Messages of one sender arrive in the order it sent them; messages of different
  * senders interleave in the order they were linked into the queue.
  *
- * A sender interrupted between the two steps of linking a node leaves that message "in flight":
- * it counts in lc_rx_len but cannot be received until the sender resumes. lc_try_recv returns
- * LC_EMPTY meanwhile; lc_recv parks until the sender's wake-up. No call spins on it.
+ * A sender interrupted between the two steps of linking a node leaves its message "in flight":
+ * it counts in lc_rx_len but cannot be received until the sender resumes, and neither can the
+ * message queued just before it (possibly another sender's, already accepted) nor any later
+ * one. lc_try_recv returns LC_EMPTY meanwhile; lc_recv parks until the sender's wake-up. No
+ * call spins on it.
+ *
+ * A send holds its slot from the moment it is accepted for room, before its node exists: while
+ * it allocates, lc_rx_len counts it and another sender may see LC_FULL; if the allocation then
+ * fails, the slot is given back (to a waiting sender first).
  *
  * A receive loop:
  * @code
@@ -102,9 +111,11 @@ typedef struct lc_node {
     uintptr_t lc_private;
 } lc_node;
 
-/* A wake-up the receiver registers with lc_poll_recv. wake(ctx) is called once, from the thread
- * of the send (or of the last lc_tx_drop) that made the channel ready; it must be short, must not
- * block and must not call receive functions of this channel. */
+/* A wake-up the receiver registers with lc_poll_recv. wake(ctx) is called at most once per
+ * registration, from the thread of a send (or of the last lc_tx_drop) that finds it registered
+ * after making the channel ready; it may be called spuriously. It must be short, must not block
+ * and must not call receive functions of this channel: the receiver waits for a wake call that
+ * is running before it replaces or forgets the waker. */
 typedef struct lc_waker {
     void (*wake)(void *ctx);
     void *ctx;
@@ -132,7 +143,7 @@ typedef struct lc_config {
 enum { /* every call returns LC_OK (0) or one of these negative codes */
     LC_OK = 0,
     LC_EMPTY = -1,    /* nothing to receive now */
-    LC_FULL = -2,     /* the channel holds capacity messages */
+    LC_FULL = -2,     /* capacity messages are queued or being sent */
     LC_CLOSED = -3,   /* send: receiver closed or dropped; receive: drained, no sender left */
     LC_TIMEDOUT = -4, /* the timeout expired first */
     LC_NOMEM = -5,    /* the allocator returned NULL; nothing changed */
@@ -151,7 +162,8 @@ LC_API unsigned lc_version(void);
  * cfg may be NULL (unbounded, malloc/free, no drop callback); it is read now and not kept.
  * On LC_OK, *tx is the first sender handle and *rx the receiver; the caller owns both and gives
  * each back with lc_tx_drop and lc_rx_drop. On error *tx and *rx are untouched.
- * Returns LC_OK, LC_INVALID (NULL tx or rx, msg_size or capacity too large), LC_NOMEM.
+ * Returns LC_OK, LC_INVALID (NULL tx or rx, msg_size or capacity too large, an allocator whose
+ * alloc or free is NULL), LC_NOMEM.
  * Makes exactly one allocation. Any thread; does not block.
  */
 LC_API LC_NODISCARD int lc_channel(size_t msg_size, const lc_config *cfg, lc_tx **tx, lc_rx **rx);
@@ -205,7 +217,9 @@ LC_API LC_NODISCARD int lc_try_send(lc_tx *tx, const void *msg);
 LC_API LC_NODISCARD int lc_send(lc_tx *tx, const void *msg);
 
 /* As lc_send, giving up after timeout_ns nanoseconds with LC_TIMEDOUT (LC_FOREVER: never;
- * 0: as lc_try_send, but LC_TIMEDOUT in place of LC_FULL). */
+ * 0: as lc_try_send, but LC_TIMEDOUT in place of LC_FULL). Giving up takes the channel's short
+ * internal lock, so it can return later than the timeout by as long as a holder of that lock
+ * is descheduled. A slot granted just as it gives up is passed to the next waiting sender. */
 LC_API LC_NODISCARD int lc_send_timeout(lc_tx *tx, const void *msg, uint64_t timeout_ns);
 
 /*
@@ -217,12 +231,14 @@ LC_API LC_NODISCARD int lc_send_timeout(lc_tx *tx, const void *msg, uint64_t tim
 LC_API LC_NODISCARD int lc_try_recv(lc_rx *rx, void *out);
 
 /* As lc_try_recv, but waits while the channel is empty: spins briefly, then parks the thread
- * on the channel's waker slot (replacing a waker that lc_poll_recv registered). Never returns
- * LC_EMPTY. */
+ * on the channel's waker slot. A waker that lc_poll_recv registered is forgotten, whatever this
+ * returns. Never returns LC_EMPTY. */
 LC_API LC_NODISCARD int lc_recv(lc_rx *rx, void *out);
 
 /* As lc_recv, giving up after timeout_ns nanoseconds with LC_TIMEDOUT (LC_FOREVER: never;
- * 0: as lc_try_recv, but LC_TIMEDOUT in place of LC_EMPTY). */
+ * 0: as lc_try_recv, but LC_TIMEDOUT in place of LC_EMPTY). Before it returns it waits for a
+ * sender that is calling its wake-up at that moment, so it can return later than the timeout
+ * by as long as that sender is descheduled. */
 LC_API LC_NODISCARD int lc_recv_timeout(lc_rx *rx, void *out, uint64_t timeout_ns);
 
 /*
@@ -232,7 +248,8 @@ LC_API LC_NODISCARD int lc_recv_timeout(lc_rx *rx, void *out, uint64_t timeout_n
  * that was replaced, called, or forgotten by lc_rx_drop is no longer referenced. The lc_waker
  * struct must stay valid and unchanged while registered. On any return other than LC_PENDING
  * the waker is not kept (it may have been called once spuriously). Returns LC_OK, LC_PENDING,
- * LC_CLOSED, LC_INVALID (NULL rx, out or waker, or an intrusive channel). Receiving thread.
+ * LC_CLOSED, LC_INVALID (NULL rx, out, waker or waker->wake, or an intrusive channel).
+ * Receiving thread.
  */
 LC_API LC_NODISCARD int lc_poll_recv(lc_rx *rx, void *out, const lc_waker *waker);
 

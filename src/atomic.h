@@ -4,7 +4,8 @@
  *   _relaxed  atomic, no ordering;
  *   _acquire  later loads and stores stay after it;
  *   _release  earlier loads and stores stay before it;
- *   _full     a full barrier on both sides (sequentially consistent).
+ *   _full     both acquire and release; on the load (an add of 0) sequentially consistent.
+ *             (libatomic_ops' gcc back end makes its _full CAS acquire-release.)
  * Words are AO_t (pointer-sized) or unsigned (32-bit, for futex words).
  */
 #ifndef LC_SRC_ATOMIC_H

@@ -292,8 +292,9 @@ static int try_take(struct lc_chan *c, void *out, lc_node **node_out)
 
 static void wake_parker(void *ctx) { lc__parker_wake(ctx); }
 
-/* Blocking receive: spin, then park on the waker slot. */
-static int recv_wait(struct lc_chan *c, void *out, lc_node **node_out, uint64_t timeout_ns)
+/* Blocking receive: spin, then park on the waker slot. Leaves a waker registered by
+ * lc_poll_recv in place; recv_wait clears it. */
+static int recv_spin_park(struct lc_chan *c, void *out, lc_node **node_out, uint64_t timeout_ns)
 {
     int rc = try_take(c, out, node_out);
     if (rc != LC_EMPTY)
@@ -326,6 +327,15 @@ static int recv_wait(struct lc_chan *c, void *out, lc_node **node_out, uint64_t 
     }
     lc__waker_clear(&c->waker); /* returns once no sender is calling our waker */
     lc__parker_destroy(&parker);
+    return rc;
+}
+
+static int recv_wait(struct lc_chan *c, void *out, lc_node **node_out, uint64_t timeout_ns)
+{
+    int rc = recv_spin_park(c, out, node_out, timeout_ns);
+    /* Whatever path it took, a blocking receive leaves no waker registered (one load when the
+     * slot is already empty), so a waker of an earlier lc_poll_recv is released here. */
+    lc__waker_clear(&c->waker);
     return rc;
 }
 

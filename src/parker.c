@@ -26,13 +26,13 @@ uint64_t lc__deadline_after(uint64_t timeout_ns)
     return now + timeout_ns;
 }
 
+#ifndef LC_PARKER_PORTABLE
+
 static struct timespec to_timespec(uint64_t ns)
 {
     struct timespec ts = {.tv_sec = (time_t)(ns / NS_PER_S), .tv_nsec = (long)(ns % NS_PER_S)};
     return ts;
 }
-
-#ifndef LC_PARKER_PORTABLE
 
 void lc__parker_init(lc__parker *p) { p->seq = 0; }
 
@@ -62,15 +62,15 @@ void lc__parker_wake(lc__parker *p)
 
 #else /* LC_PARKER_PORTABLE */
 
+/* The condition variable keeps its default clock (CLOCK_REALTIME): not every system has
+ * pthread_condattr_setclock. Each wait converts the time left on the monotonic clock into a
+ * realtime deadline, and the loop re-checks the monotonic deadline, so a jump of the realtime
+ * clock only makes one wait end early or late, never the whole wait. */
 void lc__parker_init(lc__parker *p)
 {
-    pthread_condattr_t attr;
     p->seq = 0;
     pthread_mutex_init(&p->mutex, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    pthread_cond_init(&p->cond, NULL);
 }
 
 void lc__parker_destroy(lc__parker *p)
@@ -79,18 +79,35 @@ void lc__parker_destroy(lc__parker *p)
     pthread_mutex_destroy(&p->mutex);
 }
 
+/* The realtime deadline that is timeout_ns from now. */
+static struct timespec realtime_after(uint64_t timeout_ns)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t ns = (uint64_t)now.tv_nsec + timeout_ns % NS_PER_S;
+    uint64_t s = (uint64_t)now.tv_sec + timeout_ns / NS_PER_S + ns / NS_PER_S;
+    if (sizeof(time_t) < sizeof(uint64_t) && s > INT32_MAX)
+        s = INT32_MAX; /* a 32-bit time_t: wait until 2038, then wait again */
+    struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)(ns % NS_PER_S)};
+    return ts;
+}
+
 bool lc__parker_wait(lc__parker *p, unsigned seen, uint64_t deadline_ns)
 {
     bool woken = true;
-    struct timespec abs = to_timespec(deadline_ns);
     pthread_mutex_lock(&p->mutex);
     while (lc__load_u32_acquire(&p->seq) == seen) {
         if (deadline_ns == LC__NO_DEADLINE) {
             pthread_cond_wait(&p->cond, &p->mutex);
-        } else if (pthread_cond_timedwait(&p->cond, &p->mutex, &abs) == ETIMEDOUT) {
-            woken = lc__load_u32_acquire(&p->seq) != seen;
+            continue;
+        }
+        uint64_t now = lc__now_ns();
+        if (now >= deadline_ns) {
+            woken = false;
             break;
         }
+        struct timespec abs = realtime_after(deadline_ns - now);
+        pthread_cond_timedwait(&p->cond, &p->mutex, &abs);
     }
     pthread_mutex_unlock(&p->mutex);
     return woken;

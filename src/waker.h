@@ -7,7 +7,7 @@
  *  | NULL/waker -> waker'  | the receiver (register)     | CAS; waits while WAKING              |
  *  | waker -> NULL         | the receiver (clear)        | CAS; waits while WAKING              |
  *  | waker -> WAKING       | one sender (wake)           | CAS; a sender that loses skips       |
- *  | WAKING -> NULL        | that sender, after the call | store                                |
+ *  | WAKING -> NULL        | that sender, after the call | CAS (a read-modify-write, see below) |
  *
  * So a waker is called at most once per registration, and once the receiver's register or
  * clear returns, no sender is inside the call of the waker it replaced: the receiver may free
@@ -73,8 +73,11 @@ static inline void lc__waker_wake(volatile lc__word *slot)
         return; /* another sender took it, or the receiver replaced it (and will re-check) */
     const lc_waker *w = (const lc_waker *)cur;
     w->wake(w->ctx);
-    /* release: the call's accesses happen before the receiver sees the slot free again. */
-    lc__store_release(slot, 0);
+    /* release, and a read-modify-write rather than a store: the call's accesses happen before
+     * the receiver sees the slot free again, and so do the links of senders whose full load
+     * saw WAKING and skipped the wake (a store would end the release sequence of their
+     * read-modify-writes; this CAS continues it). It cannot fail: only we leave WAKING. */
+    lc__cas_release(slot, LC__WAKING, 0);
 }
 
 #endif /* LC_SRC_WAKER_H */

@@ -112,6 +112,34 @@ Test(poll, replaced_waker_is_not_called)
     lc_rx_drop(rx);
 }
 
+/* lc_recv and lc_recv_timeout forget a waker lc_poll_recv registered, even when they return
+ * without parking. */
+Test(poll, blocking_receive_forgets_the_poll_waker_whatever_it_returns)
+{
+    lc_tx *tx;
+    lc_rx *rx;
+    open_u64(0, &tx, &rx);
+    struct wake_count a, b;
+    wake_count_init(&a);
+    wake_count_init(&b);
+    uint64_t out = 0, v = 5;
+
+    /* Timed out at once, without parking. */
+    cr_assert_eq(lc_poll_recv(rx, &out, &a.waker), LC_PENDING);
+    cr_assert_eq(lc_recv_timeout(rx, &out, 0), LC_TIMEDOUT);
+    cr_assert_eq(lc_try_send(tx, &v), LC_OK);
+    cr_assert_eq(wake_calls(&a), 0, "a waker kept after lc_recv_timeout returned");
+    cr_assert_eq(lc_recv(rx, &out), LC_OK);
+
+    /* Closed at once, without parking. */
+    cr_assert_eq(lc_poll_recv(rx, &out, &b.waker), LC_PENDING);
+    lc_rx_close(rx);
+    cr_assert_eq(lc_recv(rx, &out), LC_CLOSED);
+    lc_tx_drop(tx); /* the last sender: would call a registered waker */
+    cr_assert_eq(wake_calls(&b), 0, "a waker kept after lc_recv returned");
+    lc_rx_drop(rx);
+}
+
 Test(poll, waker_called_on_last_tx_drop_then_closed)
 {
     lc_tx *tx;
