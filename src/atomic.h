@@ -55,8 +55,15 @@ static inline lc__word lc__swap_full(volatile lc__word *p, lc__word v)
     }
 }
 
-static inline unsigned lc__load_u32_acquire(const volatile unsigned *p) { return AO_int_load_acquire(p); }
-static inline void lc__store_u32_release(volatile unsigned *p, unsigned v) { AO_int_store_release(p, v); }
+static inline unsigned lc__load_u32_acquire(const volatile unsigned *p)
+{
+    return AO_int_load_acquire(p);
+}
+
+static inline void lc__store_u32_release(volatile unsigned *p, unsigned v)
+{
+    AO_int_store_release(p, v);
+}
 
 /* Returns the value seen: the swap happened if it equals old. */
 static inline unsigned lc__fetch_cas_u32_acquire(volatile unsigned *p, unsigned old, unsigned new_)

@@ -54,7 +54,10 @@ _Static_assert(sizeof(struct lc_chan_drop) <= 96, "with a drop callback, at most
 #define LC__S_EOS_WAKE ((lc__word)1 << 63)  /* the last sender is still waking the receiver */
 
 static inline lc__word lc__count(lc__word s) { return s & LC__S_COUNT_MASK; }
-static inline lc__word lc__senders(lc__word s) { return (s & LC__S_SENDER_MASK) >> LC__S_SENDER_SHIFT; }
+static inline lc__word lc__senders(lc__word s)
+{
+    return (s & LC__S_SENDER_MASK) >> LC__S_SENDER_SHIFT;
+}
 
 static inline struct lc_chan *lc__chan_tx(lc_tx *tx) { return (struct lc_chan *)(void *)tx; }
 static inline struct lc_chan *lc__chan_rx(lc_rx *rx) { return (struct lc_chan *)(void *)rx; }

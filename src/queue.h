@@ -5,10 +5,10 @@
  * holding at least one node: the embedded `stub`, which carries no payload, stands in whenever
  * the queue would otherwise be empty. Links are lc_node.lc_private words.
  *
- *  | operation       | who                       | concurrent with            | progress              |
- *  |-----------------|---------------------------|----------------------------|-----------------------|
- *  | lc__queue_push  | any thread                | push, pop                  | lock-free (CAS loop)  |
- *  | lc__queue_pop   | one consumer at a time    | push                       | lock-free (1)         |
+ *  | operation       | who                    | concurrent with | progress             |
+ *  |-----------------|------------------------|-----------------|----------------------|
+ *  | lc__queue_push  | any thread             | push, pop       | lock-free (CAS loop) |
+ *  | lc__queue_pop   | one consumer at a time | push            | lock-free (1)        |
  *
  *  (1) wait-free except when it re-pushes the stub. It never waits for a producer.
  *
