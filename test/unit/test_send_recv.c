@@ -1,5 +1,6 @@
 /* Copy-mode send and receive: codes, exact bytes, capacity, FIFO, blocking and timeouts. */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "helpers.h"
@@ -405,16 +406,18 @@ Test(send_recv, send_timeout_zero_times_out_on_full_channel)
     lc_rx_drop(rx);
 }
 
-Test(send_recv, send_timeout_succeeds_once_another_thread_makes_room, .timeout = 10)
+/* A sender blocked in lc_send_timeout on a full channel succeeds once a receive makes room. */
+static void check_send_timeout_gets_room(uint64_t timeout_ns)
 {
     lc_tx *tx;
     lc_rx *rx;
     open_u64(1, &tx, &rx);
     uint64_t first = 1, out;
     cr_assert_eq(lc_try_send(tx, &first), LC_OK);
-    struct worker w = {.tx = tx, .value = 2, .timeout_ns = 8000 * MS};
+    struct worker w = {.tx = tx, .value = 2, .timeout_ns = timeout_ns};
     worker_start(&w, worker_send_timeout);
-    cr_assert(worker_wait_blocked(&w), "lc_send_timeout returned %d on a full channel", w.rc);
+    cr_assert(worker_wait_blocked(&w), "lc_send_timeout(%" PRIu64 ") returned %d on a full channel",
+              timeout_ns, w.rc);
     cr_assert_eq(lc_try_recv(rx, &out), LC_OK);
     cr_assert_eq(worker_join(&w), LC_OK);
     cr_assert_eq(lc_try_recv(rx, &out), LC_OK);
@@ -423,22 +426,14 @@ Test(send_recv, send_timeout_succeeds_once_another_thread_makes_room, .timeout =
     lc_rx_drop(rx);
 }
 
+Test(send_recv, send_timeout_succeeds_once_another_thread_makes_room, .timeout = 10)
+{
+    check_send_timeout_gets_room(8000 * MS);
+}
+
 Test(send_recv, send_timeout_forever_waits_for_room, .timeout = 10)
 {
-    lc_tx *tx;
-    lc_rx *rx;
-    open_u64(1, &tx, &rx);
-    uint64_t first = 1, out;
-    cr_assert_eq(lc_try_send(tx, &first), LC_OK);
-    struct worker w = {.tx = tx, .value = 2, .timeout_ns = LC_FOREVER};
-    worker_start(&w, worker_send_timeout);
-    cr_assert(worker_wait_blocked(&w), "lc_send_timeout(LC_FOREVER) returned %d", w.rc);
-    cr_assert_eq(lc_try_recv(rx, &out), LC_OK);
-    cr_assert_eq(worker_join(&w), LC_OK);
-    cr_assert_eq(lc_try_recv(rx, &out), LC_OK);
-    cr_assert_eq(out, 2);
-    lc_tx_drop(tx);
-    lc_rx_drop(rx);
+    check_send_timeout_gets_room(LC_FOREVER);
 }
 
 Test(send_recv, timed_out_waiter_leaves_no_trace, .timeout = 10)
