@@ -292,26 +292,30 @@ static int try_take(struct lc_chan *c, void *out, lc_node **node_out)
 
 static void wake_parker(void *ctx) { lc__parker_wake(ctx); }
 
-/* Blocking receive: spin, then park on the waker slot. Leaves a waker registered by
- * lc_poll_recv in place; recv_wait clears it. */
-static int recv_spin_park(struct lc_chan *c, void *out, lc_node **node_out, uint64_t timeout_ns)
+/* A blocking receive's first phase: LC_EMPTY if it should park, else its result. */
+static int recv_spin(struct lc_chan *c, void *out, lc_node **node_out, uint64_t timeout_ns)
 {
     int rc = try_take(c, out, node_out);
     if (rc != LC_EMPTY)
         return rc;
     if (timeout_ns == 0)
         return LC_TIMEDOUT;
-    for (int i = 0; i < RECV_SPINS; i++) {
+    for (int i = 0; i < RECV_SPINS && rc == LC_EMPTY; i++) {
         lc__cpu_relax();
         rc = try_take(c, out, node_out);
-        if (rc != LC_EMPTY)
-            return rc;
     }
+    return rc;
+}
 
+/* Parks on the waker slot until a message, end of stream or the deadline. Leaves the slot
+ * empty: it returns once no sender is calling its waker, whose parker is on this stack. */
+static int recv_park(struct lc_chan *c, void *out, lc_node **node_out, uint64_t timeout_ns)
+{
     uint64_t deadline = lc__deadline_after(timeout_ns);
     lc__parker parker;
     lc__parker_init(&parker);
     const lc_waker waker = {wake_parker, &parker};
+    int rc;
     for (;;) {
         unsigned seen = lc__parker_seq(&parker);
         lc__waker_register(&c->waker, &waker);
@@ -325,16 +329,18 @@ static int recv_spin_park(struct lc_chan *c, void *out, lc_node **node_out, uint
             break;
         }
     }
-    lc__waker_clear(&c->waker); /* returns once no sender is calling our waker */
+    lc__waker_clear(&c->waker);
     lc__parker_destroy(&parker);
     return rc;
 }
 
+/* Spin, then park. Either way it leaves no waker registered, so a waker of an earlier
+ * lc_poll_recv is released (one load when the slot is already empty). */
 static int recv_wait(struct lc_chan *c, void *out, lc_node **node_out, uint64_t timeout_ns)
 {
-    int rc = recv_spin_park(c, out, node_out, timeout_ns);
-    /* Whatever path it took, a blocking receive leaves no waker registered (one load when the
-     * slot is already empty), so a waker of an earlier lc_poll_recv is released here. */
+    int rc = recv_spin(c, out, node_out, timeout_ns);
+    if (rc == LC_EMPTY)
+        return recv_park(c, out, node_out, timeout_ns);
     lc__waker_clear(&c->waker);
     return rc;
 }
