@@ -22,6 +22,9 @@
  *  | lc_poll_recv                          | the receiving thread (2) | lock-free (3)         |
  *  | lc_rx_close, lc_rx_drop               | the receiving thread (2) | lock-free (3) (4)     |
  *  | lc_rx_len, lc_sender_count            | any thread with the lc_rx| wait-free             |
+ *  | lc_try_recv_many                      | the receiving thread (2) | lock-free (3)         |
+ *  | lc_poll_send, lc_send_cancel          | any thread with a lc_tx  | lock-free (1) (6)     |
+ *  | lc_mux_*                              | the mux's owning thread  | see lc_mux            |
  *
  * Every call in the table may run at the same time as any other, from any number of threads,
  * except that receiving-thread calls on one lc_rx must not overlap each other.
@@ -38,6 +41,8 @@
  *  (5) The last lc_tx_drop calls the registered waker, and frees the channel (calling
  *      cfg->drop and the allocator) if the receiver is gone. Sends call the allocator and the
  *      registered waker too: progress is that of your allocator and wake function.
+ *  (6) Joining or leaving the list of senders waiting for room takes the short internal lock;
+ *      lc_send_cancel also waits for a wake call of its own wait that is running.
  *
  * Messages: every message a send accepted (LC_OK) is received exactly once, or passed to
  * cfg->drop exactly once. A send that fails took nothing: the message, or the node, is still the
@@ -219,7 +224,7 @@ LC_API LC_NODISCARD int lc_send(lc_tx *tx, const void *msg);
 /* As lc_send, giving up after timeout_ns nanoseconds with LC_TIMEDOUT (LC_FOREVER: never;
  * 0: as lc_try_send, but LC_TIMEDOUT in place of LC_FULL). Giving up takes the channel's short
  * internal lock, so it can return later than the timeout by as long as a holder of that lock
- * is descheduled. A slot granted just as it gives up is passed to the next waiting sender. */
+ * is descheduled. A slot granted just as it gives up is used: the send then returns LC_OK. */
 LC_API LC_NODISCARD int lc_send_timeout(lc_tx *tx, const void *msg, uint64_t timeout_ns);
 
 /*
@@ -275,6 +280,157 @@ LC_API bool lc_tx_is_closed(const lc_tx *tx);
 
 /* Sender references alive now (0 for NULL). Any thread holding rx. */
 LC_API size_t lc_sender_count(const lc_rx *rx);
+
+/*
+ * Takes up to max ready messages at once, oldest first, and copies them to out, an array of max
+ * elements of msg_size bytes: a consumer woken once drains a burst in one call. Returns how many
+ * it copied (1 to max, and at most INT_MAX), or, when it copied none: LC_EMPTY, LC_CLOSED (as
+ * lc_try_recv), LC_INVALID (NULL rx, NULL out with msg_size > 0, max 0, an intrusive channel).
+ * The slots are given back with one update when no sender waits for room. Receiving thread;
+ * never blocks.
+ */
+LC_API LC_NODISCARD int lc_try_recv_many(lc_rx *rx, void *out, size_t max);
+
+/* ---- Async send ---- */
+
+/*
+ * The record of one sender waiting for room without blocking (lc_poll_send). The caller owns it
+ * (on its stack, or inside its own per-request struct): the channel allocates nothing for it.
+ * Zero-initialise it before first use (lc_send_wait w = {0}); its fields are the library's.
+ * After any lc_poll_send return other than LC_PENDING, and after lc_send_cancel, it is idle
+ * again and may be reused, for any channel, or freed.
+ */
+typedef struct lc_send_wait {
+    struct lc_send_wait *lc_next, *lc_prev;
+    const lc_waker *lc_waker;
+    unsigned lc_state;
+} lc_send_wait;
+
+/*
+ * Sends msg like lc_try_send, but when the channel is full, joins the senders waiting for room
+ * (first in, first out, with the blocking senders) instead of failing, and returns LC_PENDING:
+ * waker->wake(waker->ctx) is then called once, from another thread, when a slot is granted to
+ * this wait or the receiver closes the channel. Call lc_poll_send again with the same wait (and
+ * the message, which is copied only then) to send with the granted slot, or lc_send_cancel to
+ * give up. Calling it again before the wake is allowed: it returns LC_PENDING and replaces the
+ * waker.
+ * While the wait is pending, it and the lc_waker must stay valid and unchanged, and only one
+ * thread at a time may call lc_poll_send or lc_send_cancel with it; the waker must be short and
+ * must not call lc_poll_send or lc_send_cancel itself.
+ * Returns LC_OK (sent), LC_PENDING, LC_CLOSED, LC_NOMEM (the granted slot is passed on),
+ * LC_INVALID (NULL tx, wait, waker or waker->wake, NULL msg with msg_size > 0, an intrusive
+ * channel). Any thread with a lc_tx; never blocks, except to wait for a wake call of this wait
+ * that is running.
+ */
+LC_API LC_NODISCARD int lc_poll_send(lc_tx *tx, const void *msg, lc_send_wait *wait,
+                                     const lc_waker *waker);
+
+/*
+ * Withdraws a wait that lc_poll_send left pending; nothing is sent. If a slot was granted to it
+ * already (its waker called, or about to be), the slot goes to the next waiting sender, or back
+ * to the channel: a cancelled wait never swallows a wake-up another sender needed. Returns once
+ * no other thread uses wait or its waker: LC_OK (also for an idle wait), LC_INVALID (NULL tx or
+ * wait). Same threads as lc_poll_send.
+ */
+LC_API int lc_send_cancel(lc_tx *tx, lc_send_wait *wait);
+
+/* ---- One thread waiting on many receivers: lc_mux ---- */
+
+/*
+ * A mux lets one thread wait on thousands of receivers at once, each registered with a user_data
+ * pointer. It uses each receiver's waker slot: a send that makes a registered receiver ready puts
+ * it on the mux's ready list (O(1), no scan of the registered receivers) and wakes the thread in
+ * lc_mux_wait. Readiness is one-shot and coalesced: once reported, a receiver is not reported
+ * again (however many messages arrive) until the next lc_mux_wait re-arms it, and if it still
+ * has messages then, it is reported again at once. A receiver at end of stream (drained, and
+ * every sender gone or the channel closed) is reported once more so the consumer sees
+ * LC_CLOSED, and then not again.
+ *
+ * Memory: lc_mux_new makes one allocation; lc_mux_add makes one of 48 bytes, freed by
+ * lc_mux_remove (or at the next lc_mux_wait, if the receiver was waiting to be reported) and by
+ * lc_mux_free. Nothing is allocated per message or per wake.
+ *
+ * Threads: the mux has one owning thread, which makes every lc_mux_* call and is the receiving
+ * thread of every registered receiver. While registered, a receiver's waker slot belongs to the
+ * mux: receive with lc_try_recv, lc_try_recv_many or lc_try_recv_node; lc_recv, lc_recv_node,
+ * lc_recv_timeout and lc_poll_recv return LC_INVALID. lc_rx_drop of a registered receiver
+ * removes it first. Senders need not know that a mux exists.
+ *
+ * A loop:
+ * @code
+ *     lc_mux_event ev[64];
+ *     for (;;) {
+ *         int n = lc_mux_wait(mux, LC_FOREVER, ev, 64);
+ *         for (int i = 0; i < n; i++) {
+ *             struct object *obj = ev[i].user_data;
+ *             int rc;
+ *             while ((rc = lc_try_recv(ev[i].rx, &msg)) == LC_OK)
+ *                 handle(obj, &msg);
+ *             if (rc == LC_CLOSED)
+ *                 forget(obj);       // lc_rx_drop(ev[i].rx) removes it from the mux
+ *         }
+ *     }
+ * @endcode
+ */
+typedef struct lc_mux lc_mux;
+
+/* One ready receiver, as lc_mux_wait reports it. */
+typedef struct lc_mux_event {
+    lc_rx *rx;
+    void *user_data; /* as given to lc_mux_add */
+} lc_mux_event;
+
+/*
+ * Creates a mux in *mux. allocator (NULL: malloc/free) is used for the mux and for every
+ * registration, and must outlive the mux. Returns LC_OK, LC_INVALID (NULL mux, an allocator
+ * whose alloc or free is NULL), LC_NOMEM. Any thread; the caller becomes the owning thread.
+ */
+LC_API LC_NODISCARD int lc_mux_new(const lc_allocator *allocator, lc_mux **mux);
+
+/*
+ * Registers rx with user_data. If rx is ready already, the next lc_mux_wait reports it. A waker
+ * that lc_poll_recv left registered on rx is forgotten. Returns LC_OK, LC_INVALID (NULL mux or
+ * rx, rx registered with a mux already), LC_NOMEM. Owning thread; allocates 48 bytes.
+ */
+LC_API LC_NODISCARD int lc_mux_add(lc_mux *mux, lc_rx *rx, void *user_data);
+
+/*
+ * Unregisters rx. Once it returns, the mux no longer reports rx, even for a send that ran at the
+ * same time, and no sender touches the mux through rx; whatever rx holds stays queued in it, to
+ * be received directly or reported after a new lc_mux_add. A send that raced with the removal was
+ * either reported by an earlier lc_mux_wait or stays queued. Returns LC_OK, LC_INVALID (NULL
+ * arguments, rx not registered with this mux). Owning thread.
+ */
+LC_API int lc_mux_remove(lc_mux *mux, lc_rx *rx);
+
+/*
+ * Re-arms the receivers the previous call reported, then waits until at least one registered
+ * receiver is ready or timeout_ns nanoseconds pass (LC_FOREVER: no limit; 0: do not wait), and
+ * stores up to max ready receivers in events. Spins briefly before it parks. Returns how many it
+ * stored (1 to max, at most INT_MAX), LC_TIMEDOUT, or LC_INVALID (NULL mux or events, max 0).
+ * Owning thread.
+ */
+LC_API LC_NODISCARD int lc_mux_wait(lc_mux *mux, uint64_t timeout_ns, lc_mux_event *events,
+                                    size_t max);
+
+/*
+ * Linux: a file descriptor (an eventfd, made at the first call and owned by the mux) for an
+ * epoll, poll or libuv loop. It becomes readable when a registered receiver becomes ready after
+ * an lc_mux_wait that returned LC_TIMEDOUT: so when it is readable, call lc_mux_wait with
+ * timeout 0 until it returns LC_TIMEDOUT, handling what it reports, and only then wait on the
+ * descriptor again. lc_mux_wait clears it. Returns the descriptor, LC_NOMEM (the system is out
+ * of descriptors or memory), LC_INVALID (NULL mux, or not Linux). Owning thread.
+ */
+LC_API LC_NODISCARD int lc_mux_fd(lc_mux *mux);
+
+/* Receivers registered now (0 for NULL). Owning thread. */
+LC_API size_t lc_mux_count(const lc_mux *mux);
+
+/*
+ * Unregisters every receiver (they stay usable, with their messages), closes the descriptor of
+ * lc_mux_fd and frees the mux. NULL: no effect. Owning thread.
+ */
+LC_API void lc_mux_free(lc_mux *mux);
 
 #ifdef __cplusplus
 }

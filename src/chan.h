@@ -75,8 +75,15 @@ int lc__room_reserve(struct lc_chan *c);
 /* Takes a slot, waiting until deadline_ns (lc__deadline_after) in FIFO order with the other
  * waiting senders: LC_OK, LC_CLOSED or LC_TIMEDOUT. */
 int lc__room_wait(struct lc_chan *c, uint64_t deadline_ns);
+/* lc_poll_send's part: LC_OK (a slot is the caller's), LC_PENDING (w waits in the list with
+ * waker) or LC_CLOSED; w is idle again on any return but LC_PENDING. */
+int lc__room_poll(struct lc_chan *c, lc_send_wait *w, const lc_waker *waker);
+/* Takes w out of the list; a slot granted to it already is passed on. w is idle after. */
+void lc__room_cancel(struct lc_chan *c, lc_send_wait *w);
 /* Gives back a slot: to the oldest waiting sender if there is one, else to the count. */
 void lc__room_release(struct lc_chan *c);
+/* Gives back n slots, with one update of the count when no sender waits. */
+void lc__room_release_many(struct lc_chan *c, lc__word n);
 /* After LC__S_CLOSED is set: wakes every waiting sender with LC_CLOSED. */
 void lc__room_close_waiters(struct lc_chan *c);
 

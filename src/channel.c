@@ -5,6 +5,7 @@
  * (queue.h) and wakes the receiver's registered waker (waker.h). A receive pops a node, copies
  * it out and frees it, and gives the slot back. Blocking receives park on the waker slot.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,16 +208,9 @@ static int take_slot(struct lc_chan *c, uint64_t timeout_ns, bool blocking)
     return lc__room_wait(c, lc__deadline_after(timeout_ns));
 }
 
-static int send_copy(lc_tx *tx, const void *msg, uint64_t timeout_ns, bool blocking)
+/* Copy mode, with a slot taken: makes the node and queues it. */
+static int fill_slot(struct lc_chan *c, const void *msg)
 {
-    if (tx == NULL)
-        return LC_INVALID;
-    struct lc_chan *c = lc__chan_tx(tx);
-    if (is_intrusive(c) || (msg == NULL && c->msg_size != 0))
-        return LC_INVALID;
-    int rc = take_slot(c, timeout_ns, blocking);
-    if (rc != LC_OK)
-        return rc;
     lc_node *n = mem_alloc(c->allocator, NODE_HEADER + c->msg_size);
     if (n == NULL) {
         lc__room_release(c);
@@ -226,6 +220,17 @@ static int send_copy(lc_tx *tx, const void *msg, uint64_t timeout_ns, bool block
         memcpy(payload(n), msg, c->msg_size);
     enqueue(c, n);
     return LC_OK;
+}
+
+static int send_copy(lc_tx *tx, const void *msg, uint64_t timeout_ns, bool blocking)
+{
+    if (tx == NULL)
+        return LC_INVALID;
+    struct lc_chan *c = lc__chan_tx(tx);
+    if (is_intrusive(c) || (msg == NULL && c->msg_size != 0))
+        return LC_INVALID;
+    int rc = take_slot(c, timeout_ns, blocking);
+    return rc == LC_OK ? fill_slot(c, msg) : rc;
 }
 
 static int send_node(lc_tx *tx, lc_node *node, bool blocking)
@@ -247,6 +252,25 @@ int lc_send_timeout(lc_tx *tx, const void *msg, uint64_t timeout_ns)
 {
     return send_copy(tx, msg, timeout_ns, true);
 }
+int lc_poll_send(lc_tx *tx, const void *msg, lc_send_wait *wait, const lc_waker *waker)
+{
+    if (tx == NULL || wait == NULL || waker == NULL || waker->wake == NULL)
+        return LC_INVALID;
+    struct lc_chan *c = lc__chan_tx(tx);
+    if (is_intrusive(c) || (msg == NULL && c->msg_size != 0))
+        return LC_INVALID;
+    int rc = lc__room_poll(c, wait, waker);
+    return rc == LC_OK ? fill_slot(c, msg) : rc;
+}
+
+int lc_send_cancel(lc_tx *tx, lc_send_wait *wait)
+{
+    if (tx == NULL || wait == NULL)
+        return LC_INVALID;
+    lc__room_cancel(lc__chan_tx(tx), wait);
+    return LC_OK;
+}
+
 int lc_try_send_node(lc_tx *tx, lc_node *node) { return send_node(tx, node, false); }
 int lc_send_node(lc_tx *tx, lc_node *node) { return send_node(tx, node, true); }
 
@@ -363,6 +387,31 @@ int lc_try_recv(lc_rx *rx, void *out)
     if (!copy_args_ok(rx, out))
         return LC_INVALID;
     return try_take(lc__chan_rx(rx), out, NULL);
+}
+
+int lc_try_recv_many(lc_rx *rx, void *out, size_t max)
+{
+    if (!copy_args_ok(rx, out) || max == 0)
+        return LC_INVALID;
+    struct lc_chan *c = lc__chan_rx(rx);
+    if (max > INT_MAX)
+        max = INT_MAX;
+    unsigned char *dst = out;
+    size_t got = 0;
+    lc_node *n;
+    int rc = LC_OK;
+    while (got < max && (rc = pop(c, &n)) == LC_OK) {
+        if (c->msg_size) {
+            memcpy(dst, payload(n), c->msg_size);
+            dst += c->msg_size;
+        }
+        mem_free(c->allocator, n, NODE_HEADER + c->msg_size);
+        got++;
+    }
+    if (got == 0)
+        return rc;
+    lc__room_release_many(c, got);
+    return (int)got;
 }
 
 int lc_recv(lc_rx *rx, void *out) { return lc_recv_timeout(rx, out, LC_FOREVER); }

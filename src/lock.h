@@ -1,8 +1,8 @@
 /*
  * A lock kept in bit 0 of a word whose other bits hold a pointer (to something aligned to at
  * least 2 bytes): the channel's list of waiting senders costs one word, lock included. It is for
- * short critical sections only: holders never wait for another thread and never call user code
- * (waking a parked sender is a system call, not a wait). And the back-off
+ * short critical sections only: holders never wait for another thread, never call user code and
+ * make no system call (wakers are called after the lock is released). And the back-off
  * used by every short wait: it spins a little, then yields the processor, so that a thread
  * preempted inside such a section gets to run.
  */

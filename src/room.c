@@ -1,55 +1,90 @@
 /*
  * Capacity: the count in the state word, and the FIFO list of senders waiting for room.
  *
- * A sender waiting for room puts a wait record, on its own stack, into a circular list whose
- * newest element is in chan->waiters, guarded by the lock bit of that same word (lock.h). It
- * sets LC__S_WAITERS in the same step as it sees the channel full (a CAS that expects
- * count == capacity). While LC__S_WAITERS is set, a freed slot is not given back to the count
- * but handed to the oldest waiter, whose count share it keeps: this is what makes waiters FIFO
- * and keeps lc_try_send from overtaking them. Because the receiver's decrement is a CAS that
- * expects LC__S_WAITERS clear, a slot freed while a sender is joining the list either makes
- * that sender's CAS fail (it then sees room) or goes to that sender.
+ * A sender waiting for room puts a wait record (lc_send_wait: on a blocking sender's stack, or
+ * owned by the caller of lc_poll_send) into a circular list whose newest element is in
+ * chan->waiters, guarded by the lock bit of that same word (lock.h). It sets LC__S_WAITERS in
+ * the same step as it sees the channel full (a CAS that expects count == capacity). While
+ * LC__S_WAITERS is set, a freed slot is not given back to the count but handed to the oldest
+ * waiter, whose count share it keeps: this is what makes waiters FIFO and keeps lc_try_send from
+ * overtaking them. Because the receiver's decrement is a CAS that expects LC__S_WAITERS clear, a
+ * slot freed while a sender is joining the list either makes that sender's CAS fail (it then
+ * sees room) or goes to that sender.
+ *
+ * A record's state, in lc_state:
+ *
+ *  | state      | meaning                                  | set by                          |
+ *  |------------|------------------------------------------|---------------------------------|
+ *  | IDLE       | in no list; the caller's                 | the caller                      |
+ *  | WAITING    | in the list                              | the caller, under the lock      |
+ *  | GRANTING   | removed, a slot is its; waker being called| the granter, under the lock    |
+ *  | CLOSING    | removed, channel closed; waker being called| the closer, under the lock    |
+ *  | GRANTED    | done: a slot is its                      | the granter, after the call     |
+ *  | CLOSED     | done: the channel was closed             | the closer, after the call      |
+ *
+ * Wakers are called outside the lock, so a wake function may take as long as it likes without
+ * holding up other senders; the owner of a record in GRANTING or CLOSING waits for the final
+ * state before it reuses the record, because the granter still reads it.
  */
 #include "chan.h"
 #include "lock.h"
 #include "parker.h"
 
-enum { WAITING, GRANTED, CLOSED };
+enum { IDLE, WAITING, GRANTING, CLOSING, GRANTED, CLOSED };
 
-struct lc__wait {
-    struct lc__wait *next, *prev; /* circular: the newest's next is the oldest */
-    lc__parker parker;
-    volatile unsigned status; /* WAITING until the granter or the closer changes it */
-};
+typedef lc_send_wait wait_rec;
 
-static struct lc__wait *lock_list(struct lc_chan *c) { return lc__ptrlock_acquire(&c->waiters); }
+static unsigned load_state(wait_rec *w)
+{
+    /* acquire: pairs with notify's release store, so the notifier is done with the record. */
+    return lc__load_u32_acquire(&w->lc_state);
+}
 
-static void unlock_list(struct lc_chan *c, struct lc__wait *newest)
+static void set_state(wait_rec *w, unsigned state)
+{
+    /* release: for GRANTED and CLOSED, the notifier's last use of the record happens before
+     * the owner sees the final state. */
+    lc__store_u32_release(&w->lc_state, state);
+}
+
+/* The owner: the state once no notifier is using the record (never GRANTING or CLOSING). */
+static unsigned settled_state(wait_rec *w)
+{
+    unsigned round = 0;
+    unsigned state;
+    while ((state = load_state(w)) == GRANTING || state == CLOSING)
+        lc__backoff(&round);
+    return state;
+}
+
+static wait_rec *lock_list(struct lc_chan *c) { return lc__ptrlock_acquire(&c->waiters); }
+
+static void unlock_list(struct lc_chan *c, wait_rec *newest)
 {
     lc__ptrlock_release(&c->waiters, newest);
 }
 
-static struct lc__wait *list_append(struct lc__wait *newest, struct lc__wait *w)
+static wait_rec *list_append(wait_rec *newest, wait_rec *w)
 {
     if (newest == NULL) {
-        w->next = w->prev = w;
+        w->lc_next = w->lc_prev = w;
     } else {
-        w->next = newest->next;
-        w->prev = newest;
-        newest->next->prev = w;
-        newest->next = w;
+        w->lc_next = newest->lc_next;
+        w->lc_prev = newest;
+        newest->lc_next->lc_prev = w;
+        newest->lc_next = w;
     }
     return w;
 }
 
 /* Returns the new newest element (NULL when w was the last). */
-static struct lc__wait *list_remove(struct lc__wait *newest, struct lc__wait *w)
+static wait_rec *list_remove(wait_rec *newest, wait_rec *w)
 {
-    if (w->next == w)
+    if (w->lc_next == w)
         return NULL;
-    w->prev->next = w->next;
-    w->next->prev = w->prev;
-    return newest == w ? w->prev : newest;
+    w->lc_prev->lc_next = w->lc_next;
+    w->lc_next->lc_prev = w->lc_prev;
+    return newest == w ? w->lc_prev : newest;
 }
 
 /* Under the lock, once the list is empty: clears LC__S_WAITERS. */
@@ -61,13 +96,12 @@ static void clear_waiters_flag(struct lc_chan *c)
         s = lc__load_relaxed(&c->state);
 }
 
-/* Under the lock: tells w its outcome and wakes it. The waiter does not return before taking
- * the lock once more, so w stays valid until the lock is released. */
-static void finish_waiter(struct lc__wait *w, unsigned status)
+/* Outside the lock, for a record removed in GRANTING or CLOSING: calls its waker, then tells
+ * the owner the outcome. The record is the owner's again after the store. */
+static void notify(wait_rec *w, const lc_waker *waker, unsigned outcome)
 {
-    /* release: pairs with the waiter's acquire load of status. */
-    lc__store_u32_release(&w->status, status);
-    lc__parker_wake(&w->parker);
+    waker->wake(waker->ctx);
+    set_state(w, outcome);
 }
 
 int lc__room_reserve(struct lc_chan *c)
@@ -86,40 +120,54 @@ int lc__room_reserve(struct lc_chan *c)
     }
 }
 
-/* Under the lock: takes a slot (LC_OK), fails (LC_CLOSED), or joins the list (LC_PENDING). */
-static int reserve_or_join(struct lc_chan *c, struct lc__wait **newest, struct lc__wait *w)
+/* Takes a slot (LC_OK), fails (LC_CLOSED), or puts idle record w in the list (LC_PENDING). */
+static int reserve_or_join(struct lc_chan *c, wait_rec *w, const lc_waker *waker)
 {
+    wait_rec *newest = lock_list(c);
     lc__word s = lc__load_relaxed(&c->state);
+    int rc;
     for (;;) {
-        if (s & LC__S_CLOSED)
-            return LC_CLOSED;
+        if (s & LC__S_CLOSED) {
+            rc = LC_CLOSED;
+            break;
+        }
         if (lc__count(s) < c->capacity && !(s & LC__S_WAITERS)) {
-            if (lc__cas_full(&c->state, s, s + 1))
-                return LC_OK;
+            if (lc__cas_full(&c->state, s, s + 1)) {
+                rc = LC_OK;
+                break;
+            }
         } else if (lc__cas_full(&c->state, s, s | LC__S_WAITERS)) {
-            *newest = list_append(*newest, w);
-            return LC_PENDING;
+            w->lc_waker = waker;
+            set_state(w, WAITING);
+            newest = list_append(newest, w);
+            rc = LC_PENDING;
+            break;
         }
         s = lc__load_relaxed(&c->state);
     }
+    unlock_list(c, newest);
+    return rc;
 }
 
-/* The wait ran out. Returns LC_TIMEDOUT, or LC_CLOSED if the closer got there first. */
-static int give_up(struct lc_chan *c, struct lc__wait *w)
+/* Takes w out of the list if it is still waiting. Returns its settled state, IDLE if it was
+ * taken out; w is idle when this returns. */
+static unsigned withdraw(struct lc_chan *c, wait_rec *w)
 {
-    struct lc__wait *newest = lock_list(c);
-    /* acquire: pairs with finish_waiter's release store. */
-    unsigned status = lc__load_u32_acquire(&w->status);
-    if (status == WAITING) {
+    wait_rec *newest = lock_list(c);
+    unsigned state = load_state(w);
+    if (state == WAITING) {
         newest = list_remove(newest, w);
         if (newest == NULL)
             clear_waiters_flag(c);
+        state = IDLE;
     }
     unlock_list(c, newest);
-    if (status == GRANTED)
-        lc__room_release(c); /* granted just as it gave up: pass the slot on */
-    return status == CLOSED ? LC_CLOSED : LC_TIMEDOUT;
+    state = state == IDLE ? IDLE : settled_state(w);
+    set_state(w, IDLE);
+    return state;
 }
+
+static void wake_parker(void *ctx) { lc__parker_wake(ctx); }
 
 int lc__room_wait(struct lc_chan *c, uint64_t deadline_ns)
 {
@@ -127,43 +175,73 @@ int lc__room_wait(struct lc_chan *c, uint64_t deadline_ns)
     if (rc != LC_FULL)
         return rc;
 
-    struct lc__wait w;
-    w.status = WAITING;
-    lc__parker_init(&w.parker);
+    wait_rec w = {0};
+    lc__parker parker;
+    lc__parker_init(&parker);
+    const lc_waker waker = {wake_parker, &parker};
 
-    struct lc__wait *newest = lock_list(c);
-    rc = reserve_or_join(c, &newest, &w);
-    unlock_list(c, newest);
-
+    unsigned seen = lc__parker_seq(&parker);
+    rc = reserve_or_join(c, &w, &waker);
     while (rc == LC_PENDING) {
-        unsigned seen = lc__parker_seq(&w.parker);
-        /* acquire: pairs with finish_waiter's release store. */
-        unsigned status = lc__load_u32_acquire(&w.status);
-        if (status != WAITING) {
-            /* The granter or closer may still be inside finish_waiter, under the lock: taking
-             * the lock once waits for it to be done with our record. */
-            unlock_list(c, lock_list(c));
-            rc = status == GRANTED ? LC_OK : LC_CLOSED;
-        } else if (!lc__parker_wait(&w.parker, seen, deadline_ns)) {
-            rc = give_up(c, &w);
+        unsigned state = load_state(&w);
+        if (state == WAITING) {
+            if (lc__parker_wait(&parker, seen, deadline_ns)) {
+                seen = lc__parker_seq(&parker);
+                continue;
+            }
+            state = withdraw(c, &w); /* timed out, unless granted or closed meanwhile */
+        } else {
+            state = settled_state(&w);
         }
+        rc = state == GRANTED ? LC_OK : state == CLOSED ? LC_CLOSED : LC_TIMEDOUT;
     }
-    lc__parker_destroy(&w.parker);
+    lc__parker_destroy(&parker);
     return rc;
+}
+
+int lc__room_poll(struct lc_chan *c, lc_send_wait *w, const lc_waker *waker)
+{
+    unsigned state = settled_state(w);
+    if (state == WAITING) {
+        wait_rec *newest = lock_list(c);
+        state = load_state(w);
+        if (state == WAITING)
+            w->lc_waker = waker; /* the granter reads it under the lock */
+        unlock_list(c, newest);
+        if (state == WAITING)
+            return LC_PENDING;
+        state = settled_state(w);
+    }
+    if (state == GRANTED || state == CLOSED) {
+        set_state(w, IDLE);
+        return state == GRANTED ? LC_OK : LC_CLOSED;
+    }
+    int rc = lc__room_reserve(c);
+    return rc == LC_FULL ? reserve_or_join(c, w, waker) : rc;
+}
+
+void lc__room_cancel(struct lc_chan *c, lc_send_wait *w)
+{
+    if (withdraw(c, w) == GRANTED)
+        lc__room_release(c); /* pass the slot on: the next waiter needed this wake-up */
 }
 
 /* Hands a slot to the oldest waiter. false if the list turned out to be empty. */
 static bool grant_oldest(struct lc_chan *c)
 {
-    struct lc__wait *newest = lock_list(c);
-    struct lc__wait *oldest = newest ? newest->next : NULL;
+    wait_rec *newest = lock_list(c);
+    wait_rec *oldest = newest ? newest->lc_next : NULL;
+    const lc_waker *waker = NULL;
     if (oldest != NULL) {
         newest = list_remove(newest, oldest);
         if (newest == NULL)
             clear_waiters_flag(c);
-        finish_waiter(oldest, GRANTED);
+        waker = oldest->lc_waker;
+        set_state(oldest, GRANTING);
     }
     unlock_list(c, newest);
+    if (oldest != NULL)
+        notify(oldest, waker, GRANTED);
     return oldest != NULL;
 }
 
@@ -181,14 +259,37 @@ void lc__room_release(struct lc_chan *c)
     }
 }
 
+void lc__room_release_many(struct lc_chan *c, lc__word n)
+{
+    lc__word s = lc__load_relaxed(&c->state);
+    while (n > 0) {
+        if (s & LC__S_WAITERS) {
+            lc__room_release(c);
+            n--;
+        } else if (lc__cas_full(&c->state, s, s - n)) {
+            return;
+        }
+        s = lc__load_relaxed(&c->state);
+    }
+}
+
 void lc__room_close_waiters(struct lc_chan *c)
 {
-    struct lc__wait *newest = lock_list(c);
+    /* Take every waiter out under the lock, chained through lc_next; notify them after. */
+    wait_rec *newest = lock_list(c);
+    wait_rec *chain = NULL;
     while (newest != NULL) {
-        struct lc__wait *oldest = newest->next;
+        wait_rec *oldest = newest->lc_next;
         newest = list_remove(newest, oldest);
-        finish_waiter(oldest, CLOSED);
+        set_state(oldest, CLOSING);
+        oldest->lc_next = chain;
+        chain = oldest;
     }
     clear_waiters_flag(c);
     unlock_list(c, NULL);
+    while (chain != NULL) {
+        wait_rec *w = chain;
+        chain = w->lc_next; /* read before notify: then the record is no longer ours */
+        notify(w, w->lc_waker, CLOSED);
+    }
 }
