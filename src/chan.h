@@ -87,4 +87,7 @@ void lc__room_release_many(struct lc_chan *c, lc__word n);
 /* After LC__S_CLOSED is set: wakes every waiting sender with LC_CLOSED. */
 void lc__room_close_waiters(struct lc_chan *c);
 
+/* mux.c: if the receiver is registered with a mux, unregisters it. Receiving thread. */
+void lc__mux_detach_rx(struct lc_chan *c);
+
 #endif /* LC_SRC_CHAN_H */

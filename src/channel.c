@@ -13,10 +13,6 @@
 #include "parker.h"
 #include "waker.h"
 
-/* Spin rounds of a blocking receive before it parks. A futex wake costs tens of microseconds
- * here, so a brief spin catches a message that is about to arrive far more cheaply. */
-#define RECV_SPINS 256
-
 /* Copy-mode node: the link, then msg_size payload bytes. */
 #define NODE_HEADER sizeof(lc_node)
 
@@ -173,6 +169,7 @@ void lc_rx_drop(lc_rx *rx)
     if (rx == NULL)
         return;
     struct lc_chan *c = lc__chan_rx(rx);
+    lc__mux_detach_rx(c);
     set_closed(c);
     lc__waker_clear(&c->waker);
     /* Drop what is linked now; what is still in flight is dropped by the last sender. */
@@ -314,8 +311,6 @@ static int try_take(struct lc_chan *c, void *out, lc_node **node_out)
     return rc;
 }
 
-static void wake_parker(void *ctx) { lc__parker_wake(ctx); }
-
 /* A blocking receive's first phase: LC_EMPTY if it should park, else its result. */
 static int recv_spin(struct lc_chan *c, void *out, lc_node **node_out, uint64_t timeout_ns)
 {
@@ -324,7 +319,7 @@ static int recv_spin(struct lc_chan *c, void *out, lc_node **node_out, uint64_t 
         return rc;
     if (timeout_ns == 0)
         return LC_TIMEDOUT;
-    for (int i = 0; i < RECV_SPINS && rc == LC_EMPTY; i++) {
+    for (int i = 0; i < LC__SPINS_BEFORE_PARK && rc == LC_EMPTY; i++) {
         lc__cpu_relax();
         rc = try_take(c, out, node_out);
     }
@@ -338,7 +333,7 @@ static int recv_park(struct lc_chan *c, void *out, lc_node **node_out, uint64_t 
     uint64_t deadline = lc__deadline_after(timeout_ns);
     lc__parker parker;
     lc__parker_init(&parker);
-    const lc_waker waker = {wake_parker, &parker};
+    const lc_waker waker = {lc__parker_wake_fn, &parker};
     int rc;
     for (;;) {
         unsigned seen = lc__parker_seq(&parker);
@@ -382,6 +377,12 @@ static bool node_args_ok(lc_rx *rx, lc_node **node)
     return rx != NULL && node != NULL && is_intrusive(lc__chan_rx(rx));
 }
 
+/* A receiver registered with a mux lends its waker slot to it: no blocking or poll receive. */
+static bool slot_free(lc_rx *rx)
+{
+    return !lc__slot_is_mux(lc__waker_settled(&lc__chan_rx(rx)->waker));
+}
+
 int lc_try_recv(lc_rx *rx, void *out)
 {
     if (!copy_args_ok(rx, out))
@@ -418,7 +419,7 @@ int lc_recv(lc_rx *rx, void *out) { return lc_recv_timeout(rx, out, LC_FOREVER);
 
 int lc_recv_timeout(lc_rx *rx, void *out, uint64_t timeout_ns)
 {
-    if (!copy_args_ok(rx, out))
+    if (!copy_args_ok(rx, out) || !slot_free(rx))
         return LC_INVALID;
     return recv_wait(lc__chan_rx(rx), out, NULL, timeout_ns);
 }
@@ -432,14 +433,14 @@ int lc_try_recv_node(lc_rx *rx, lc_node **node)
 
 int lc_recv_node(lc_rx *rx, lc_node **node)
 {
-    if (!node_args_ok(rx, node))
+    if (!node_args_ok(rx, node) || !slot_free(rx))
         return LC_INVALID;
     return recv_wait(lc__chan_rx(rx), NULL, node, LC_FOREVER);
 }
 
 int lc_poll_recv(lc_rx *rx, void *out, const lc_waker *waker)
 {
-    if (!copy_args_ok(rx, out) || waker == NULL || waker->wake == NULL)
+    if (!copy_args_ok(rx, out) || waker == NULL || waker->wake == NULL || !slot_free(rx))
         return LC_INVALID;
     struct lc_chan *c = lc__chan_rx(rx);
     int rc = try_take(c, out, NULL);

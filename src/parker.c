@@ -124,3 +124,5 @@ void lc__parker_wake(lc__parker *p)
 }
 
 #endif
+
+void lc__parker_wake_fn(void *parker) { lc__parker_wake(parker); }

@@ -58,4 +58,11 @@ bool lc__parker_wait(lc__parker *p, unsigned seen, uint64_t deadline_ns);
  * at this moment (the waker slot's WAKING state or the channel lock makes sure of it). */
 void lc__parker_wake(lc__parker *p);
 
+/* lc__parker_wake as a wake function, for an lc_waker whose ctx is a parker. */
+void lc__parker_wake_fn(void *parker);
+
+/* Rounds of a wait's first phase, which polls before it parks: a futex wake costs tens of
+ * microseconds here, so a brief spin catches a wake-up that is about to come far more cheaply. */
+#define LC__SPINS_BEFORE_PARK 256
+
 #endif /* LC_SRC_PARKER_H */

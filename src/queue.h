@@ -97,4 +97,19 @@ static inline lc_node *lc__queue_pop(lc__queue *q)
     return head;
 }
 
+/* Consumer: true if lc__queue_pop would return a node now. Changes nothing. */
+static inline bool lc__queue_peek(lc__queue *q)
+{
+    lc_node *head = q->head;
+    /* acquire: as in lc__queue_pop. */
+    lc_node *next = (lc_node *)lc__load_acquire(lc__next(head));
+    if (head == &q->stub) {
+        if (next == NULL)
+            return false;
+        head = next;
+        next = (lc_node *)lc__load_acquire(lc__next(next));
+    }
+    return next != NULL || (lc_node *)lc__load_relaxed(&q->tail) == head;
+}
+
 #endif /* LC_SRC_QUEUE_H */

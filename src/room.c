@@ -167,8 +167,6 @@ static unsigned withdraw(struct lc_chan *c, wait_rec *w)
     return state;
 }
 
-static void wake_parker(void *ctx) { lc__parker_wake(ctx); }
-
 int lc__room_wait(struct lc_chan *c, uint64_t deadline_ns)
 {
     int rc = lc__room_reserve(c);
@@ -178,7 +176,7 @@ int lc__room_wait(struct lc_chan *c, uint64_t deadline_ns)
     wait_rec w = {0};
     lc__parker parker;
     lc__parker_init(&parker);
-    const lc_waker waker = {wake_parker, &parker};
+    const lc_waker waker = {lc__parker_wake_fn, &parker};
 
     unsigned seen = lc__parker_seq(&parker);
     rc = reserve_or_join(c, &w, &waker);

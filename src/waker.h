@@ -1,6 +1,6 @@
 /*
- * The receiver's waker slot: one word holding NULL, a pointer to the registered lc_waker, or
- * WAKING while a sender is calling the waker it took.
+ * The receiver's waker slot: one word holding NULL, a pointer to the registered lc_waker, a
+ * mux registration (mux.c), or WAKING while a sender is calling the waker it took.
  *
  *  | transition            | by                          | how                                  |
  *  |-----------------------|-----------------------------|--------------------------------------|
@@ -17,6 +17,12 @@
  * No lost wake-up: the receiver registers (full barrier) and then re-checks for messages; a
  * sender links its message and then loads the slot with a full barrier. One of the two sees
  * the other's store.
+ *
+ * A mux registration is the address of a struct lc__mux_entry (8-byte aligned) tagged in its
+ * low bits: entry | ARMED, or entry | FIRED once a sender has reported it. The wake of an armed
+ * registration calls lc__mux_fire and leaves entry | FIRED in the slot instead of NULL, so the
+ * mux can find the entry from the receiver; senders skip a FIRED slot like an empty one until
+ * the mux re-arms it (mux.c).
  */
 #ifndef LC_SRC_WAKER_H
 #define LC_SRC_WAKER_H
@@ -26,6 +32,30 @@
 #include "lock.h"
 
 #define LC__WAKING ((lc__word)1)
+#define LC__SLOT_ARMED ((lc__word)2) /* a mux entry, waiting for a message */
+#define LC__SLOT_FIRED ((lc__word)3) /* a mux entry, reported and not re-armed yet */
+#define LC__SLOT_TAGS ((lc__word)3)
+
+struct lc__mux_entry;
+/* mux.c: puts an armed entry on its mux's ready list and wakes the mux's thread. */
+void lc__mux_fire(struct lc__mux_entry *e);
+
+static inline bool lc__slot_is_mux(lc__word v) { return (v & LC__SLOT_ARMED) != 0; }
+static inline struct lc__mux_entry *lc__slot_entry(lc__word v)
+{
+    return (struct lc__mux_entry *)(v & ~LC__SLOT_TAGS);
+}
+
+/* Receiver: the slot's value once no sender is inside a wake (never WAKING). */
+static inline lc__word lc__waker_settled(volatile lc__word *slot)
+{
+    unsigned round = 0;
+    lc__word cur;
+    /* acquire: a sender's wake that just ended happens before what the receiver does next. */
+    while ((cur = lc__load_acquire(slot)) == LC__WAKING)
+        lc__backoff(&round);
+    return cur;
+}
 
 /* Receiver: makes w the registered waker. */
 static inline void lc__waker_register(volatile lc__word *slot, const lc_waker *w)
@@ -66,18 +96,24 @@ static inline void lc__waker_wake(volatile lc__word *slot)
     /* full: orders the sender's change before this load, against the receiver's full CAS of
      * lc__waker_register before its re-check: one of the two sees the other's store. */
     lc__word cur = lc__load_full(slot);
-    if (cur == 0 || cur == LC__WAKING)
+    if (cur == 0 || cur == LC__WAKING || (cur & LC__SLOT_TAGS) == LC__SLOT_FIRED)
         return; /* nobody waits, or another sender is waking the receiver already */
     /* acquire: the lc_waker's fields, written before its registration, are read after. */
     if (!lc__cas_acquire(slot, cur, LC__WAKING))
         return; /* another sender took it, or the receiver replaced it (and will re-check) */
-    const lc_waker *w = (const lc_waker *)cur;
-    w->wake(w->ctx);
+    lc__word after = 0;
+    if (lc__slot_is_mux(cur)) {
+        lc__mux_fire(lc__slot_entry(cur));
+        after = cur | LC__SLOT_FIRED;
+    } else {
+        const lc_waker *w = (const lc_waker *)cur;
+        w->wake(w->ctx);
+    }
     /* release, and a read-modify-write rather than a store: the call's accesses happen before
      * the receiver sees the slot free again, and so do the links of senders whose full load
      * saw WAKING and skipped the wake (a store would end the release sequence of their
      * read-modify-writes; this CAS continues it). It cannot fail: only we leave WAKING. */
-    lc__cas_release(slot, LC__WAKING, 0);
+    lc__cas_release(slot, LC__WAKING, after);
 }
 
 #endif /* LC_SRC_WAKER_H */
