@@ -296,14 +296,12 @@ LC_API LC_NODISCARD int lc_try_recv_many(lc_rx *rx, void *out, size_t max);
 /*
  * The record of one sender waiting for room without blocking (lc_poll_send). The caller owns it
  * (on its stack, or inside its own per-request struct): the channel allocates nothing for it.
- * Zero-initialise it before first use (lc_send_wait w = {0}); its fields are the library's.
+ * Zero-initialise it before first use (lc_send_wait w = {0}); its contents are the library's.
  * After any lc_poll_send return other than LC_PENDING, and after lc_send_cancel, it is idle
  * again and may be reused, for any channel, or freed.
  */
 typedef struct lc_send_wait {
-    struct lc_send_wait *lc_next, *lc_prev;
-    const lc_waker *lc_waker;
-    unsigned lc_state;
+    uintptr_t lc_private[4];
 } lc_send_wait;
 
 /*

@@ -11,7 +11,7 @@
  * slot freed while a sender is joining the list either makes that sender's CAS fail (it then
  * sees room) or goes to that sender.
  *
- * A record's state, in lc_state:
+ * A record's state, in its STATE word:
  *
  *  | state      | meaning                                  | set by                          |
  *  |------------|------------------------------------------|---------------------------------|
@@ -32,19 +32,31 @@
 
 enum { IDLE, WAITING, GRANTING, CLOSING, GRANTED, CLOSED };
 
+/* The words of a record: the list links, the waker, the state. */
 typedef lc_send_wait wait_rec;
+enum { NEXT, PREV, WAKER, STATE };
+
+static wait_rec *next_of(const wait_rec *w) { return (wait_rec *)w->lc_private[NEXT]; }
+static wait_rec *prev_of(const wait_rec *w) { return (wait_rec *)w->lc_private[PREV]; }
+static void set_next(wait_rec *w, wait_rec *n) { w->lc_private[NEXT] = (uintptr_t)n; }
+static void set_prev(wait_rec *w, wait_rec *p) { w->lc_private[PREV] = (uintptr_t)p; }
+static const lc_waker *waker_of(const wait_rec *w)
+{
+    return (const lc_waker *)w->lc_private[WAKER];
+}
+static void set_waker(wait_rec *w, const lc_waker *k) { w->lc_private[WAKER] = (uintptr_t)k; }
 
 static unsigned load_state(wait_rec *w)
 {
     /* acquire: pairs with notify's release store, so the notifier is done with the record. */
-    return lc__load_u32_acquire(&w->lc_state);
+    return (unsigned)lc__load_acquire(&w->lc_private[STATE]);
 }
 
 static void set_state(wait_rec *w, unsigned state)
 {
     /* release: for GRANTED and CLOSED, the notifier's last use of the record happens before
      * the owner sees the final state. */
-    lc__store_u32_release(&w->lc_state, state);
+    lc__store_release(&w->lc_private[STATE], state);
 }
 
 /* The owner: the state once no notifier is using the record (never GRANTING or CLOSING). */
@@ -67,12 +79,13 @@ static void unlock_list(struct lc_chan *c, wait_rec *newest)
 static wait_rec *list_append(wait_rec *newest, wait_rec *w)
 {
     if (newest == NULL) {
-        w->lc_next = w->lc_prev = w;
+        set_next(w, w);
+        set_prev(w, w);
     } else {
-        w->lc_next = newest->lc_next;
-        w->lc_prev = newest;
-        newest->lc_next->lc_prev = w;
-        newest->lc_next = w;
+        set_next(w, next_of(newest));
+        set_prev(w, newest);
+        set_prev(next_of(newest), w);
+        set_next(newest, w);
     }
     return w;
 }
@@ -80,11 +93,11 @@ static wait_rec *list_append(wait_rec *newest, wait_rec *w)
 /* Returns the new newest element (NULL when w was the last). */
 static wait_rec *list_remove(wait_rec *newest, wait_rec *w)
 {
-    if (w->lc_next == w)
+    if (next_of(w) == w)
         return NULL;
-    w->lc_prev->lc_next = w->lc_next;
-    w->lc_next->lc_prev = w->lc_prev;
-    return newest == w ? w->lc_prev : newest;
+    set_next(prev_of(w), next_of(w));
+    set_prev(next_of(w), prev_of(w));
+    return newest == w ? prev_of(w) : newest;
 }
 
 /* Under the lock, once the list is empty: clears LC__S_WAITERS. */
@@ -137,7 +150,7 @@ static int reserve_or_join(struct lc_chan *c, wait_rec *w, const lc_waker *waker
                 break;
             }
         } else if (lc__cas_full(&c->state, s, s | LC__S_WAITERS)) {
-            w->lc_waker = waker;
+            set_waker(w, waker);
             set_state(w, WAITING);
             newest = list_append(newest, w);
             rc = LC_PENDING;
@@ -204,7 +217,7 @@ int lc__room_poll(struct lc_chan *c, lc_send_wait *w, const lc_waker *waker)
         wait_rec *newest = lock_list(c);
         state = load_state(w);
         if (state == WAITING)
-            w->lc_waker = waker; /* the granter reads it under the lock */
+            set_waker(w, waker); /* the granter reads it under the lock */
         unlock_list(c, newest);
         if (state == WAITING)
             return LC_PENDING;
@@ -228,13 +241,13 @@ void lc__room_cancel(struct lc_chan *c, lc_send_wait *w)
 static bool grant_oldest(struct lc_chan *c)
 {
     wait_rec *newest = lock_list(c);
-    wait_rec *oldest = newest ? newest->lc_next : NULL;
+    wait_rec *oldest = newest ? next_of(newest) : NULL;
     const lc_waker *waker = NULL;
     if (oldest != NULL) {
         newest = list_remove(newest, oldest);
         if (newest == NULL)
             clear_waiters_flag(c);
-        waker = oldest->lc_waker;
+        waker = waker_of(oldest);
         set_state(oldest, GRANTING);
     }
     unlock_list(c, newest);
@@ -273,21 +286,21 @@ void lc__room_release_many(struct lc_chan *c, lc__word n)
 
 void lc__room_close_waiters(struct lc_chan *c)
 {
-    /* Take every waiter out under the lock, chained through lc_next; notify them after. */
+    /* Take every waiter out under the lock, chained through NEXT; notify them after. */
     wait_rec *newest = lock_list(c);
     wait_rec *chain = NULL;
     while (newest != NULL) {
-        wait_rec *oldest = newest->lc_next;
+        wait_rec *oldest = next_of(newest);
         newest = list_remove(newest, oldest);
         set_state(oldest, CLOSING);
-        oldest->lc_next = chain;
+        set_next(oldest, chain);
         chain = oldest;
     }
     clear_waiters_flag(c);
     unlock_list(c, NULL);
     while (chain != NULL) {
         wait_rec *w = chain;
-        chain = w->lc_next; /* read before notify: then the record is no longer ours */
-        notify(w, w->lc_waker, CLOSED);
+        chain = next_of(w); /* read before notify: then the record is no longer ours */
+        notify(w, waker_of(w), CLOSED);
     }
 }

@@ -8,6 +8,10 @@
  *  | waker -> NULL         | the receiver (clear)        | CAS; waits while WAKING              |
  *  | waker -> WAKING       | one sender (wake)           | CAS; a sender that loses skips       |
  *  | WAKING -> NULL        | that sender, after the call | CAS (a read-modify-write, see below) |
+ *  | NULL <-> entry|ARMED  | the mux (add, remove)       | CAS; remove waits while WAKING       |
+ *  | entry|ARMED -> WAKING | one sender (wake)           | CAS, as for a waker                  |
+ *  | WAKING -> entry|FIRED | that sender, after the push | CAS                                  |
+ *  | entry|FIRED -> ARMED  | the mux (re-arm)            | CAS; waits while WAKING              |
  *
  * So a waker is called at most once per registration, and once the receiver's register or
  * clear returns, no sender is inside the call of the waker it replaced: the receiver may free
