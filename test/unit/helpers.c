@@ -272,6 +272,32 @@ bool worker_wait_blocked(struct worker *w)
     return false;
 }
 
+int thread_id(void)
+{
+#ifdef __linux__
+    return (int)syscall(SYS_gettid);
+#else
+    return 0;
+#endif
+}
+
+bool thread_wait_sleeping(int tid)
+{
+    int asleep = 0;
+    for (int i = 0; i < 4000; i++) {
+        char state = thread_state(tid);
+        if (state == 0) { /* no /proc: give it time */
+            sleep_ms(50);
+            return true;
+        }
+        asleep = state == 'S' ? asleep + 1 : 0;
+        if (asleep == 2)
+            return true;
+        sleep_ms(2);
+    }
+    return false;
+}
+
 int worker_send(struct worker *w) { return lc_send(w->tx, &w->value); }
 int worker_send_timeout(struct worker *w) { return lc_send_timeout(w->tx, &w->value, w->timeout_ns); }
 int worker_recv(struct worker *w) { return lc_recv(w->rx, &w->value); }

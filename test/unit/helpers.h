@@ -130,4 +130,11 @@ int worker_recv_node(struct worker *w);    /* lc_recv_node(rx, &node) */
 
 void sleep_ms(unsigned ms);
 
+/* The calling thread's kernel id, for thread_wait_sleeping (0 where unknown). */
+int thread_id(void);
+/* Waits until thread tid of this process sleeps in the kernel (seen twice, 2 ms apart), for
+ * instance parked inside a blocking call: true; false after about 8 s. Without /proc it just
+ * waits 50 ms and returns true. Tests may use it to make a path likelier, never to decide. */
+bool thread_wait_sleeping(int tid);
+
 #endif /* TEST_UNIT_HELPERS_H */
