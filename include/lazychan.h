@@ -197,7 +197,8 @@ LC_API void lc_tx_drop(lc_tx *tx);
 /*
  * Closes the channel from the receiving side: every later send fails with LC_CLOSED and senders
  * waiting for room wake with LC_CLOSED. Messages already accepted stay receivable; once they are
- * drained, receives return LC_CLOSED. Idempotent. NULL: no effect. Receiving thread only.
+ * drained, receives return LC_CLOSED. A receiver registered with a mux is reported if that
+ * leaves it at end of stream. Idempotent. NULL: no effect. Receiving thread only.
  */
 LC_API void lc_rx_close(lc_rx *rx);
 
@@ -345,8 +346,8 @@ LC_API int lc_send_cancel(lc_tx *tx, lc_send_wait *wait);
  * LC_CLOSED, and then not again.
  *
  * Memory: lc_mux_new makes one allocation; lc_mux_add makes one of 48 bytes, freed by
- * lc_mux_remove (or at the next lc_mux_wait, if the receiver was waiting to be reported) and by
- * lc_mux_free. Nothing is allocated per message or per wake.
+ * lc_mux_remove or lc_mux_free (by the next lc_mux_wait instead, if the receiver had been made
+ * ready and not re-armed since). Nothing is allocated per message or per wake.
  *
  * Threads: the mux has one owning thread, which makes every lc_mux_* call and is the receiving
  * thread of every registered receiver. While registered, a receiver's waker slot belongs to the

@@ -89,5 +89,8 @@ void lc__room_close_waiters(struct lc_chan *c);
 
 /* mux.c: if the receiver is registered with a mux, unregisters it. Receiving thread. */
 void lc__mux_detach_rx(struct lc_chan *c);
+/* mux.c: if the receiver is registered and armed, reports it should it be ready. Receiving
+ * thread. */
+void lc__mux_recheck_rx(struct lc_chan *c);
 
 #endif /* LC_SRC_CHAN_H */

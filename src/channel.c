@@ -160,8 +160,11 @@ static void set_closed(struct lc_chan *c)
 
 void lc_rx_close(lc_rx *rx)
 {
-    if (rx != NULL)
-        set_closed(lc__chan_rx(rx));
+    if (rx == NULL)
+        return;
+    struct lc_chan *c = lc__chan_rx(rx);
+    set_closed(c);
+    lc__mux_recheck_rx(c); /* the end of stream may be here: a mux reports it */
 }
 
 void lc_rx_drop(lc_rx *rx)

@@ -181,6 +181,13 @@ void lc__mux_detach_rx(struct lc_chan *c)
     }
 }
 
+void lc__mux_recheck_rx(struct lc_chan *c)
+{
+    lc__word v = lc__waker_settled(&c->waker);
+    if ((v & LC__SLOT_TAGS) == LC__SLOT_ARMED)
+        check(lc__slot_entry(v)); /* FIRED: the next lc_mux_wait re-checks it anyway */
+}
+
 /* ---- public API ---- */
 
 int lc_mux_new(const lc_allocator *allocator, lc_mux **mux)
@@ -248,13 +255,16 @@ static size_t collect(struct lc_mux *m, lc_mux_event *events, size_t max)
             free_entry(m, e); /* removed while it waited here */
             continue;
         }
-        if (at_end(e->chan))
+        e->link.lc_private = (uintptr_t)m->reported; /* re-armed by the next lc_mux_wait */
+        m->reported = e;
+        if (at_end(e->chan)) {
+            if (e->owner & EOS_SEEN)
+                continue; /* a late wake (a close, then the last sender): reported already */
             e->owner |= EOS_SEEN;
+        }
         events[n].rx = (lc_rx *)(void *)e->chan;
         events[n].user_data = e->user_data;
         n++;
-        e->link.lc_private = (uintptr_t)m->reported;
-        m->reported = e;
     }
     return n;
 }
