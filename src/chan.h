@@ -82,6 +82,9 @@ int lc__room_poll(struct lc_chan *c, lc_send_wait *w, const lc_waker *waker);
 void lc__room_cancel(struct lc_chan *c, lc_send_wait *w);
 /* Gives back a slot: to the oldest waiting sender if there is one, else to the count. */
 void lc__room_release(struct lc_chan *c);
+/* A sender gives back a slot it took and cannot use (no memory, a cancelled wait): as
+ * lc__room_release, and wakes the receiver if that ended a closed channel's stream. */
+void lc__room_give_back(struct lc_chan *c);
 /* Gives back n slots, with one update of the count when no sender waits. */
 void lc__room_release_many(struct lc_chan *c, lc__word n);
 /* After LC__S_CLOSED is set: wakes every waiting sender with LC_CLOSED. */

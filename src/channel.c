@@ -213,7 +213,7 @@ static int fill_slot(struct lc_chan *c, const void *msg)
 {
     lc_node *n = mem_alloc(c->allocator, NODE_HEADER + c->msg_size);
     if (n == NULL) {
-        lc__room_release(c);
+        lc__room_give_back(c);
         return LC_NOMEM;
     }
     if (c->msg_size)

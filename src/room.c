@@ -29,6 +29,7 @@
 #include "chan.h"
 #include "lock.h"
 #include "parker.h"
+#include "waker.h"
 
 enum { IDLE, WAITING, GRANTING, CLOSING, GRANTED, CLOSED };
 
@@ -234,7 +235,7 @@ int lc__room_poll(struct lc_chan *c, lc_send_wait *w, const lc_waker *waker)
 void lc__room_cancel(struct lc_chan *c, lc_send_wait *w)
 {
     if (withdraw(c, w) == GRANTED)
-        lc__room_release(c); /* pass the slot on: the next waiter needed this wake-up */
+        lc__room_give_back(c); /* pass the slot on: the next waiter needed this wake-up */
 }
 
 /* Hands a slot to the oldest waiter. false if the list turned out to be empty. */
@@ -268,6 +269,16 @@ void lc__room_release(struct lc_chan *c)
         }
         s = lc__load_relaxed(&c->state);
     }
+}
+
+void lc__room_give_back(struct lc_chan *c)
+{
+    lc__room_release(c);
+    /* A closed channel whose count this made 0 is at its end of stream, and no message will
+     * come to wake the receiver: wake it as the last lc_tx_drop would. The release's full CAS
+     * is ordered before the waker slot's full load (waker.h). */
+    if (lc__load_relaxed(&c->state) & LC__S_CLOSED)
+        lc__waker_wake(&c->waker);
 }
 
 void lc__room_release_many(struct lc_chan *c, lc__word n)

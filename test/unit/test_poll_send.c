@@ -828,3 +828,28 @@ Test(send_cancel, waiting_and_cancelling_allocate_nothing)
     lc_rx_drop(rx);
     cr_assert_eq(counter_live_bytes(&cnt), 0);
 }
+
+/* A granted wait cancelled after lc_rx_close gives back the last slot: that is the end of
+ * stream, and a receiver waiting for it must be woken (it used to sleep on). */
+Test(send_cancel, cancel_after_close_wakes_the_receiver_at_end_of_stream)
+{
+    lc_tx *tx;
+    lc_rx *rx;
+    open_u64(1, &tx, &rx);
+    struct wake_count sender, receiver;
+    wake_count_init(&sender);
+    wake_count_init(&receiver);
+    uint64_t v = 1, out;
+    lc_send_wait w = {0};
+    cr_assert_eq(lc_try_send(tx, &v), LC_OK);
+    cr_assert_eq(lc_poll_send(tx, &v, &w, &sender.waker), LC_PENDING);
+    cr_assert_eq(lc_try_recv(rx, &out), LC_OK); /* grants the slot to w */
+    cr_assert_eq(wake_calls(&sender), 1);
+    lc_rx_close(rx);
+    cr_assert_eq(lc_poll_recv(rx, &out, &receiver.waker), LC_PENDING, "the slot is still held");
+    cr_assert_eq(lc_send_cancel(tx, &w), LC_OK);
+    cr_assert_eq(wake_calls(&receiver), 1, "the end of stream did not wake the receiver");
+    cr_assert_eq(lc_try_recv(rx, &out), LC_CLOSED);
+    lc_tx_drop(tx);
+    lc_rx_drop(rx);
+}
