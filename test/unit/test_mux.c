@@ -8,6 +8,7 @@
 #ifdef __linux__
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #endif
 
 #include "helpers.h"
@@ -1005,6 +1006,34 @@ Test(mux, fd_is_made_once)
     cr_assert_eq(lc_mux_fd(m), fd, "a second call made another descriptor");
     cr_assert_eq(lc_mux_fd(NULL), LC_INVALID);
     cr_assert_not(readable(fd), "readable with nothing registered");
+    lc_mux_free(m);
+}
+
+/* Out of descriptors: LC_NOMEM, and the mux works on without one (and can make it later). */
+Test(mux, fd_reports_nomem_when_out_of_descriptors)
+{
+    lc_mux *m = new_mux();
+    struct rlimit old, none;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    none = old;
+    none.rlim_cur = 3; /* stdin, stdout, stderr: no room for one more */
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &none), 0);
+    int rc = lc_mux_fd(m);
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    cr_assert_eq(rc, LC_NOMEM, "lc_mux_fd returned %d", rc);
+
+    lc_tx *tx;
+    lc_rx *rx;
+    cr_assert_eq(lc_channel(sizeof(uint64_t), NULL, &tx, &rx), LC_OK);
+    cr_assert_eq(lc_mux_add(m, rx, NULL), LC_OK);
+    uint64_t v = 1;
+    cr_assert_eq(lc_try_send(tx, &v), LC_OK);
+    lc_mux_event ev;
+    cr_assert_eq(lc_mux_wait(m, 0, &ev, 1), 1);
+    int fd = lc_mux_fd(m);
+    cr_assert_geq(fd, 0, "lc_mux_fd failed once descriptors were back: %d", fd);
+    lc_tx_drop(tx);
+    lc_rx_drop(rx);
     lc_mux_free(m);
 }
 
