@@ -18,6 +18,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,6 +424,13 @@ static char *num(double x, int prec)
         return str("%" PRIu64 ",%03" PRIu64, v / 1000, v % 1000);
     }
     return str("%.*f", prec, x);
+}
+
+/* Whole numbers without decimals, others with one. */
+static char *num_bytes(double x)
+{
+    double whole = (double)(int64_t)(x + 0.5);
+    return num(x, x - whole < 0.05 && whole - x < 0.05 ? 0 : 1);
 }
 
 static char *range(const series *s, int prec)
@@ -975,7 +983,7 @@ static void section_memory(void)
                nstr, IDLE_MSG_SIZE);
         free(nstr);
         table t;
-        table_init(&t, "<implementation|requested|after drain|heap|RSS|RSS min-max|x ring 16");
+        table_init(&t, "<implementation|requested|drained|heap|RSS|RSS min-max|x ring 16");
         char config[32];
         snprintf(config, sizeof config, "%zu", n);
         for (size_t i = 0; i < nv; i++) {
@@ -984,7 +992,7 @@ static void section_memory(void)
                 continue;
             char *req;
             if (median(&s[i][0]) >= 0) {
-                req = num(median(&s[i][0]), 1);
+                req = num_bytes(median(&s[i][0]));
                 tsv_row("memory", config, v, "requested", &s[i][0], NULL);
             } else {
                 /* GAsyncQueue: what malloc gives the queue under G_SLICE=always-malloc. */
@@ -992,11 +1000,11 @@ static void section_memory(void)
                 run_idle_child(v, n, "G_SLICE", "always-malloc", f);
                 series probe = {.n = 0};
                 add(&probe, f[0]);
-                req = str("<= %.1f (a)", f[0]);
+                req = str("<= %.0f (a)", f[0]);
                 tsv_row("memory", config, v, "requested", &probe, NULL);
                 glib_probe = true;
             }
-            char *after = median(&s[i][3]) >= 0 ? num(median(&s[i][3]), 1) : str("-");
+            char *after = median(&s[i][3]) >= 0 ? num_bytes(median(&s[i][3])) : str("-");
             if (median(&s[i][3]) >= 0)
                 tsv_row("memory", config, v, "after drain", &s[i][3], NULL);
             const series *b = base >= 0 ? s[base] : NULL;
@@ -1010,7 +1018,7 @@ static void section_memory(void)
     }
     printf("requested: what the implementation asked the allocator for, per channel (lazychan: "
            "counted\nthrough its lc_allocator hook; ring and urcu: counted by the adapter). "
-           "after drain: the same,\nonce 3 messages have gone through every channel and out "
+           "drained: the same,\nonce 3 messages have gone through every channel and out "
            "again (checked equal). heap: growth\nof mallinfo2() in-use bytes. RSS: growth of "
            "the resident set (/proc/self/statm). Each figure\nis measured in a fresh process.\n");
     if (glib_probe)
@@ -1018,6 +1026,100 @@ static void section_memory(void)
                "under\nG_SLICE=always-malloc so that it surely comes from malloc; an upper bound "
                "of the request.\n");
     printf("\n");
+}
+
+/* ---- what this machine charges for the operations a channel is made of ---- */
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static _Alignas(64) _Atomic uint64_t line_word;
+static _Alignas(64) _Atomic uint64_t line_turn;
+static size_t line_trips;
+
+/* The other side of the flag ping-pong: waits for each odd value and answers with the next. */
+static void *line_echo(void *arg)
+{
+    (void)arg;
+    for (uint64_t i = 1; i < 2 * line_trips; i += 2) {
+        while (atomic_load_explicit(&line_turn, memory_order_acquire) != i)
+            cpu_relax();
+        atomic_store_explicit(&line_turn, i + 1, memory_order_release);
+    }
+    return NULL;
+}
+
+/* ns per operation: 0 uncontended lock xadd, 1 load + lock cmpxchg, 2 clock_gettime,
+ * 3 one transfer of a cache line between two threads (half a flag round trip). */
+static double machine_op(int op, size_t n)
+{
+    uint64_t t0 = now_ns();
+    switch (op) {
+    case 0:
+        for (size_t i = 0; i < n; i++)
+            atomic_fetch_add(&line_word, 1);
+        break;
+    case 1:
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v = atomic_load_explicit(&line_word, memory_order_relaxed);
+            atomic_compare_exchange_strong(&line_word, &v, v + 1);
+        }
+        break;
+    case 2:
+        for (size_t i = 0; i < n; i++)
+            (void)now_ns();
+        break;
+    default: {
+        pthread_t t;
+        line_trips = n;
+        atomic_store(&line_turn, 0);
+        t0 = now_ns();
+        if (pthread_create(&t, NULL, line_echo, NULL) != 0)
+            die("pthread_create failed");
+        for (uint64_t i = 0; i < 2 * n; i += 2) {
+            while (atomic_load_explicit(&line_turn, memory_order_acquire) != i)
+                cpu_relax();
+            atomic_store_explicit(&line_turn, i + 1, memory_order_release);
+        }
+        pthread_join(t, NULL);
+        return (double)(now_ns() - t0) / (double)(2 * n);
+    }
+    }
+    return (double)(now_ns() - t0) / (double)n;
+}
+
+/* Not in the default run: lcbench --only machine. */
+static void section_machine(void)
+{
+    static const char *names[4] = {
+        "lock xadd, uncontended",
+        "load + lock cmpxchg, uncontended",
+        "clock_gettime(CLOCK_MONOTONIC)",
+        "a cache line moving to the other thread",
+    };
+    size_t n = opt.quick ? 10000 : 2000000;
+    series s[4] = {{.n = 0}};
+    for (int r = 0; r < opt.runs; r++)
+        for (int op = 0; op < 4; op++) {
+            double x;
+            int attempt = 0;
+            guard g;
+            do {
+                guard_begin(&g);
+                x = machine_op(op, op == 3 ? n / 4 : n);
+            } while (!guard_end(&g, &attempt));
+            add(&s[op], x);
+        }
+    printf("### What this machine charges, ns per operation\n\n");
+    table t;
+    table_init(&t, "<operation|ns|min-max");
+    for (int op = 0; op < 4; op++)
+        table_row(&t, str("%s", names[op]), num(median(&s[op]), 1), range(&s[op], 1));
+    table_print(&t);
 }
 
 /* ---- main ---- */
@@ -1086,7 +1188,8 @@ static void usage(int code)
     fputs("usage: lcbench [--runs N] [--quick] [--only SECTIONS] [--impl IDS] [--tp CONFIGS]\n"
           "               [--tsv FILE] [--messages N] [--trips N] [--idle-ms N] [--iters N]\n"
           "               [--channels N,N] [--no-guard]\n"
-          "sections: throughput,pingpong,idlecpu,create,memory\n"
+          "sections: throughput,pingpong,idlecpu,create,memory (default: all of them);\n"
+          "          machine (what a locked instruction, clock_gettime, a line transfer cost)\n"
           "configs (producers x message bytes): 1x8,1x128,2x8,2x128\n"
           "ids: ring glib urcu lc-copy-1024 lc-copy-unb lc-node (queues); ring lc-copy-1 "
           "lc-node-1\n     (create); ring-16 ring-1024 lc-copy-16 lc-copy-unb lc-node "
@@ -1192,11 +1295,12 @@ int main(int argc, char **argv)
     } sections[] = {
         {"throughput", section_throughput}, {"pingpong", section_pingpong},
         {"idlecpu", section_idle_cpu},      {"create", section_create},
-        {"memory", section_memory},
+        {"memory", section_memory},         {"machine", section_machine},
     };
     uint64_t start = now_ns();
     for (size_t i = 0; i < COUNT(sections); i++) {
-        if (!listed(opt.only, sections[i].name))
+        if (opt.only ? !listed(opt.only, sections[i].name)
+                     : strcmp(sections[i].name, "machine") == 0)
             continue;
         uint64_t t0 = now_ns();
         sections[i].fn();
