@@ -72,9 +72,9 @@ static inline bool lc__fixed(const struct lc_chan *c, lc__word bit)
 
 /* Takes a slot: LC_OK, LC_FULL or LC_CLOSED. Never blocks. */
 int lc__room_reserve(struct lc_chan *c);
-/* Takes a slot, waiting until deadline_ns (lc__deadline_after) in FIFO order with the other
+/* Takes a slot, waiting up to timeout_ns (LC_FOREVER: no limit) in FIFO order with the other
  * waiting senders: LC_OK, LC_CLOSED or LC_TIMEDOUT. */
-int lc__room_wait(struct lc_chan *c, uint64_t deadline_ns);
+int lc__room_wait(struct lc_chan *c, uint64_t timeout_ns);
 /* lc_poll_send's part: LC_OK (a slot is the caller's), LC_PENDING (w waits in the list with
  * waker) or LC_CLOSED; w is idle again on any return but LC_PENDING. */
 int lc__room_poll(struct lc_chan *c, lc_send_wait *w, const lc_waker *waker);

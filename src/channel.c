@@ -205,7 +205,7 @@ static int take_slot(struct lc_chan *c, uint64_t timeout_ns, bool blocking)
         int rc = lc__room_reserve(c);
         return rc == LC_FULL ? LC_TIMEDOUT : rc;
     }
-    return lc__room_wait(c, lc__deadline_after(timeout_ns));
+    return lc__room_wait(c, timeout_ns);
 }
 
 /* Copy mode, with a slot taken: makes the node and queues it. */

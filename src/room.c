@@ -181,11 +181,12 @@ static unsigned withdraw(struct lc_chan *c, wait_rec *w)
     return state;
 }
 
-int lc__room_wait(struct lc_chan *c, uint64_t deadline_ns)
+int lc__room_wait(struct lc_chan *c, uint64_t timeout_ns)
 {
     int rc = lc__room_reserve(c);
     if (rc != LC_FULL)
         return rc;
+    uint64_t deadline_ns = lc__deadline_after(timeout_ns); /* read the clock only when full */
 
     wait_rec w = {0};
     lc__parker parker;
