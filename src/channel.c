@@ -155,7 +155,11 @@ static void set_closed(struct lc_chan *c)
     /* full: a send whose reservation comes after this sees CLOSED and fails. */
     while (!lc__cas_full(&c->state, s, s | LC__S_CLOSED))
         s = lc__load_relaxed(&c->state);
-    lc__room_close_waiters(c);
+    /* A sender joins the wait list only with a CAS that sets LC__S_WAITERS on a state without
+     * LC__S_CLOSED, and the flag stays set while the list is not empty: if it was clear just
+     * before the close, there is no waiter now and none can come. */
+    if (s & LC__S_WAITERS)
+        lc__room_close_waiters(c);
 }
 
 void lc_rx_close(lc_rx *rx)
