@@ -302,7 +302,7 @@ static void take(struct lc_chan *c, lc_node *n, void *out, lc_node **node_out)
     if (node_out) {
         *node_out = n;
     } else {
-        if (c->msg_size)
+        if (out) /* NULL only when msg_size is 0 (checked by the callers) */
             memcpy(out, payload(n), c->msg_size);
         mem_free(c->allocator, n, NODE_HEADER + c->msg_size);
     }
