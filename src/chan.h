@@ -10,6 +10,7 @@
 #define LC_SRC_CHAN_H
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "atomic.h"
 #include "lazychan.h"
@@ -66,6 +67,26 @@ static inline struct lc_chan *lc__chan_rx(lc_rx *rx) { return (struct lc_chan *)
 static inline bool lc__fixed(const struct lc_chan *c, lc__word bit)
 {
     return (lc__load_relaxed(&c->state) & bit) != 0;
+}
+
+/* Memory from the caller's allocator, or malloc/free when a is NULL. */
+static inline void *lc__mem_alloc(const lc_allocator *a, size_t size)
+{
+    return a ? a->alloc(a->ctx, size) : malloc(size);
+}
+
+static inline void lc__mem_free(const lc_allocator *a, void *ptr, size_t size)
+{
+    if (a)
+        a->free(a->ctx, ptr, size);
+    else
+        free(ptr);
+}
+
+/* An allocator the caller may pass: NULL, or one with both functions. */
+static inline bool lc__allocator_ok(const lc_allocator *a)
+{
+    return a == NULL || (a->alloc != NULL && a->free != NULL);
 }
 
 /* room.c: slots of the count, and the senders that wait for one. */

@@ -6,7 +6,6 @@
  * it out and frees it, and gives the slot back. Blocking receives park on the waker slot.
  */
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "chan.h"
@@ -19,19 +18,6 @@
 static struct lc_chan_drop *with_drop(struct lc_chan *c) { return (struct lc_chan_drop *)c; }
 
 static bool is_intrusive(const struct lc_chan *c) { return lc__fixed(c, LC__S_INTRUSIVE); }
-
-static void *mem_alloc(const lc_allocator *a, size_t size)
-{
-    return a ? a->alloc(a->ctx, size) : malloc(size);
-}
-
-static void mem_free(const lc_allocator *a, void *ptr, size_t size)
-{
-    if (a)
-        a->free(a->ctx, ptr, size);
-    else
-        free(ptr);
-}
 
 static size_t chan_size(bool has_drop)
 {
@@ -47,7 +33,7 @@ static void drop_message(struct lc_chan *c, lc_node *n)
     if (lc__fixed(c, LC__S_DROP))
         with_drop(c)->drop(with_drop(c)->drop_ctx, intrusive ? (void *)n : (void *)payload(n));
     if (!intrusive)
-        mem_free(c->allocator, n, NODE_HEADER + c->msg_size);
+        lc__mem_free(c->allocator, n, NODE_HEADER + c->msg_size);
 }
 
 /* Called once, by whichever handle goes last. */
@@ -56,7 +42,7 @@ static void destroy(struct lc_chan *c)
     lc_node *n;
     while ((n = lc__queue_pop(&c->q)) != NULL)
         drop_message(c, n);
-    mem_free(c->allocator, c, chan_size(lc__fixed(c, LC__S_DROP)));
+    lc__mem_free(c->allocator, c, chan_size(lc__fixed(c, LC__S_DROP)));
 }
 
 /* ---- creation ---- */
@@ -68,10 +54,10 @@ static int create(size_t msg_size, lc__word mode, const lc_config *cfg, lc_tx **
     size_t capacity = cfg ? cfg->capacity : 0;
     const lc_allocator *a = cfg ? cfg->allocator : NULL;
     bool has_drop = cfg && cfg->drop;
-    if (capacity > LC_CAPACITY_MAX || (a && (a->alloc == NULL || a->free == NULL)))
+    if (capacity > LC_CAPACITY_MAX || !lc__allocator_ok(a))
         return LC_INVALID;
 
-    struct lc_chan *c = mem_alloc(a, chan_size(has_drop));
+    struct lc_chan *c = lc__mem_alloc(a, chan_size(has_drop));
     if (c == NULL)
         return LC_NOMEM;
     lc__queue_init(&c->q);
@@ -215,7 +201,7 @@ static int take_slot(struct lc_chan *c, uint64_t timeout_ns, bool blocking)
 /* Copy mode, with a slot taken: makes the node and queues it. */
 static int fill_slot(struct lc_chan *c, const void *msg)
 {
-    lc_node *n = mem_alloc(c->allocator, NODE_HEADER + c->msg_size);
+    lc_node *n = lc__mem_alloc(c->allocator, NODE_HEADER + c->msg_size);
     if (n == NULL) {
         lc__room_give_back(c);
         return LC_NOMEM;
@@ -304,7 +290,7 @@ static void take(struct lc_chan *c, lc_node *n, void *out, lc_node **node_out)
     } else {
         if (out) /* NULL only when msg_size is 0 (checked by the callers) */
             memcpy(out, payload(n), c->msg_size);
-        mem_free(c->allocator, n, NODE_HEADER + c->msg_size);
+        lc__mem_free(c->allocator, n, NODE_HEADER + c->msg_size);
     }
     lc__room_release(c);
 }
@@ -413,7 +399,7 @@ int lc_try_recv_many(lc_rx *rx, void *out, size_t max)
             memcpy(dst, payload(n), c->msg_size);
             dst += c->msg_size;
         }
-        mem_free(c->allocator, n, NODE_HEADER + c->msg_size);
+        lc__mem_free(c->allocator, n, NODE_HEADER + c->msg_size);
         got++;
     }
     if (got == 0)

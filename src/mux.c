@@ -21,7 +21,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdlib.h>
 
 #ifdef __linux__
 #include <sys/eventfd.h>
@@ -65,22 +64,9 @@ static struct lc__mux_entry *entry_of(lc_node *link)
     return (struct lc__mux_entry *)(void *)link; /* link is the first member */
 }
 
-static void *mem_alloc(const lc_allocator *a, size_t size)
-{
-    return a ? a->alloc(a->ctx, size) : malloc(size);
-}
-
-static void mem_free(const lc_allocator *a, void *ptr, size_t size)
-{
-    if (a)
-        a->free(a->ctx, ptr, size);
-    else
-        free(ptr);
-}
-
 static void free_entry(struct lc_mux *m, struct lc__mux_entry *e)
 {
-    mem_free(m->allocator, e, sizeof *e);
+    lc__mem_free(m->allocator, e, sizeof *e);
 }
 
 /* Drained, and no message can come any more: the receiver's next receive is LC_CLOSED. */
@@ -192,9 +178,9 @@ void lc__mux_recheck_rx(struct lc_chan *c)
 
 int lc_mux_new(const lc_allocator *allocator, lc_mux **mux)
 {
-    if (mux == NULL || (allocator && (allocator->alloc == NULL || allocator->free == NULL)))
+    if (mux == NULL || !lc__allocator_ok(allocator))
         return LC_INVALID;
-    struct lc_mux *m = mem_alloc(allocator, sizeof *m);
+    struct lc_mux *m = lc__mem_alloc(allocator, sizeof *m);
     if (m == NULL)
         return LC_NOMEM;
     lc__queue_init(&m->ready);
@@ -217,7 +203,7 @@ int lc_mux_add(lc_mux *mux, lc_rx *rx, void *user_data)
     struct lc_chan *c = lc__chan_rx(rx);
     if (lc__slot_is_mux(lc__waker_settled(&c->waker)))
         return LC_INVALID;
-    struct lc__mux_entry *e = mem_alloc(mux->allocator, sizeof *e);
+    struct lc__mux_entry *e = lc__mem_alloc(mux->allocator, sizeof *e);
     if (e == NULL)
         return LC_NOMEM;
     e->owner = (uintptr_t)mux;
@@ -404,5 +390,5 @@ void lc_mux_free(lc_mux *mux)
     if (mux->fd >= 0)
         close(mux->fd);
 #endif
-    mem_free(mux->allocator, mux, sizeof *mux);
+    lc__mem_free(mux->allocator, mux, sizeof *mux);
 }
