@@ -282,16 +282,21 @@ static int pop(struct lc_chan *c, lc_node **out)
     return LC_EMPTY; /* empty, or a message is in flight */
 }
 
+/* Copy mode: copies node n's payload to out and frees the node. */
+static void copy_out(struct lc_chan *c, lc_node *n, void *out)
+{
+    if (out) /* NULL only when msg_size is 0 (checked by the callers) */
+        memcpy(out, payload(n), c->msg_size);
+    lc__mem_free(c->allocator, n, NODE_HEADER + c->msg_size);
+}
+
 /* Completes a receive of node n: copies it out (copy mode) and frees the slot. */
 static void take(struct lc_chan *c, lc_node *n, void *out, lc_node **node_out)
 {
-    if (node_out) {
+    if (node_out)
         *node_out = n;
-    } else {
-        if (out) /* NULL only when msg_size is 0 (checked by the callers) */
-            memcpy(out, payload(n), c->msg_size);
-        lc__mem_free(c->allocator, n, NODE_HEADER + c->msg_size);
-    }
+    else
+        copy_out(c, n, out);
     lc__room_release(c);
 }
 
@@ -395,11 +400,9 @@ int lc_try_recv_many(lc_rx *rx, void *out, size_t max)
     lc_node *n;
     int rc = LC_OK;
     while (got < max && (rc = pop(c, &n)) == LC_OK) {
-        if (c->msg_size) {
-            memcpy(dst, payload(n), c->msg_size);
+        copy_out(c, n, dst);
+        if (dst)
             dst += c->msg_size;
-        }
-        lc__mem_free(c->allocator, n, NODE_HEADER + c->msg_size);
         got++;
     }
     if (got == 0)

@@ -23,13 +23,15 @@ static void open_u64(size_t capacity, lc_tx **tx, lc_rx **rx)
     cr_assert_eq(lc_channel(sizeof(uint64_t), &cfg, tx, rx), LC_OK);
 }
 
-static lc_mux *new_mux(void)
+static lc_mux *new_mux_with(const lc_allocator *a)
 {
     lc_mux *m = NULL;
-    cr_assert_eq(lc_mux_new(NULL, &m), LC_OK);
+    cr_assert_eq(lc_mux_new(a, &m), LC_OK);
     cr_assert_not_null(m);
     return m;
 }
+
+static lc_mux *new_mux(void) { return new_mux_with(NULL); }
 
 static void send_u64(lc_tx *tx, uint64_t v) { cr_assert_eq(lc_try_send(tx, &v), LC_OK); }
 
@@ -91,8 +93,7 @@ Test(mux, new_and_free_with_allocator)
 {
     struct counter mc;
     counter_init(&mc);
-    lc_mux *m = NULL;
-    cr_assert_eq(lc_mux_new(&mc.allocator, &m), LC_OK);
+    lc_mux *m = new_mux_with(&mc.allocator);
     cr_assert_eq(counter_live_allocs(&mc), 1, "lc_mux_new makes one allocation");
     lc_mux_free(m);
     assert_all_freed(&mc, "lc_mux_free");
@@ -125,8 +126,7 @@ Test(mux, registration_costs_48_bytes_and_nothing_per_message)
     struct counter mc, cc;
     counter_init(&mc);
     counter_init(&cc);
-    lc_mux *m = NULL;
-    cr_assert_eq(lc_mux_new(&mc.allocator, &m), LC_OK);
+    lc_mux *m = new_mux_with(&mc.allocator);
     size_t base = counter_live_bytes(&mc);
     lc_config cfg = {.capacity = 0, .allocator = &cc.allocator};
     lc_tx *tx[3];
@@ -171,8 +171,7 @@ Test(mux, add_nomem_changes_nothing)
 {
     struct counter mc;
     counter_init(&mc);
-    lc_mux *m = NULL;
-    cr_assert_eq(lc_mux_new(&mc.allocator, &m), LC_OK);
+    lc_mux *m = new_mux_with(&mc.allocator);
     size_t base = counter_live_bytes(&mc);
     lc_tx *tx;
     lc_rx *rx;
@@ -657,8 +656,7 @@ Test(mux, remove_while_fired_is_not_reported_and_keeps_the_messages)
 {
     struct counter mc;
     counter_init(&mc);
-    lc_mux *m = NULL;
-    cr_assert_eq(lc_mux_new(&mc.allocator, &m), LC_OK);
+    lc_mux *m = new_mux_with(&mc.allocator);
     size_t base = counter_live_bytes(&mc);
     lc_tx *tx;
     lc_rx *rx;
@@ -688,8 +686,7 @@ Test(mux, remove_while_armed_frees_at_once)
 {
     struct counter mc;
     counter_init(&mc);
-    lc_mux *m = NULL;
-    cr_assert_eq(lc_mux_new(&mc.allocator, &m), LC_OK);
+    lc_mux *m = new_mux_with(&mc.allocator);
     size_t base = counter_live_bytes(&mc);
     lc_tx *tx;
     lc_rx *rx;
@@ -716,8 +713,7 @@ Test(mux, remove_then_add_reports_a_queued_message)
 {
     struct counter mc;
     counter_init(&mc);
-    lc_mux *m = NULL;
-    cr_assert_eq(lc_mux_new(&mc.allocator, &m), LC_OK);
+    lc_mux *m = new_mux_with(&mc.allocator);
     size_t base = counter_live_bytes(&mc);
     lc_tx *tx;
     lc_rx *rx;
@@ -761,8 +757,7 @@ Test(mux, rx_drop_removes_the_receiver_without_leaks)
     struct counter mc, cc;
     counter_init(&mc);
     counter_init(&cc);
-    lc_mux *m = NULL;
-    cr_assert_eq(lc_mux_new(&mc.allocator, &m), LC_OK);
+    lc_mux *m = new_mux_with(&mc.allocator);
     size_t base = counter_live_bytes(&mc);
     lc_config cfg = {.allocator = &cc.allocator};
     enum { N = 4 };
@@ -1130,8 +1125,7 @@ Test(mux, free_with_registered_receivers_leaves_them_usable)
     struct counter mc, cc;
     counter_init(&mc);
     counter_init(&cc);
-    lc_mux *m = NULL;
-    cr_assert_eq(lc_mux_new(&mc.allocator, &m), LC_OK);
+    lc_mux *m = new_mux_with(&mc.allocator);
     lc_config cfg = {.allocator = &cc.allocator};
     enum { N = 5 };
     lc_tx *tx[N];
