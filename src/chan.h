@@ -21,10 +21,13 @@ struct lc_chan {
     volatile lc__word state;       /* queued count, sender count, flags: see LC__S_* */
     volatile lc__word waker;       /* the waker slot (waker.h) */
     volatile lc__word waiters;     /* senders waiting for room, and the lock bit (room.c) */
-    uint32_t msg_size;             /* copy mode: payload bytes; intrusive: 0 */
+    uint32_t msg_size;             /* copy mode: payload bytes; LC__MSG_INTRUSIVE */
     uint32_t capacity;             /* LC_CAPACITY_MAX when unbounded */
     const lc_allocator *allocator; /* NULL: malloc/free */
 };
+
+/* msg_size of a channel made by lc_channel_intrusive (above LC_MSG_SIZE_MAX). */
+#define LC__MSG_INTRUSIVE UINT32_MAX
 
 /* A channel made with a drop callback carries it behind the base struct (LC__S_DROP). */
 struct lc_chan_drop {
@@ -40,14 +43,15 @@ _Static_assert(sizeof(struct lc_chan_drop) <= 96, "with a drop callback, at most
  * The state word. count is the number of accepted messages not yet received (including those
  * in flight, and slots granted to a waiting sender that has not linked its node yet). All
  * fields change by CAS on the whole word, so a send's capacity check, the close flag and the
- * sender count are seen together. LC__S_INTRUSIVE and LC__S_DROP are fixed at creation.
+ * sender count are seen together. LC__S_DROP is fixed at creation; LC__S_RX_WAKER, once set,
+ * stays set.
  */
 #define LC__S_COUNT_MASK ((lc__word)0xffffffffu)
 #define LC__S_SENDER_SHIFT 32
 #define LC__S_SENDER_ONE ((lc__word)1 << LC__S_SENDER_SHIFT)
 #define LC__S_SENDER_MAX (((lc__word)1 << 26) - 1)
 #define LC__S_SENDER_MASK (LC__S_SENDER_MAX << LC__S_SENDER_SHIFT)
-#define LC__S_INTRUSIVE ((lc__word)1 << 58) /* made by lc_channel_intrusive */
+#define LC__S_RX_WAKER ((lc__word)1 << 58)  /* the receiver has used its waker slot */
 #define LC__S_DROP ((lc__word)1 << 59)      /* the struct is a struct lc_chan_drop */
 #define LC__S_WAITERS ((lc__word)1 << 60)   /* senders wait for room; set only when full */
 #define LC__S_CLOSED ((lc__word)1 << 61)    /* the receiver closed or dropped the channel */
@@ -67,6 +71,22 @@ static inline struct lc_chan *lc__chan_rx(lc_rx *rx) { return (struct lc_chan *)
 static inline bool lc__fixed(const struct lc_chan *c, lc__word bit)
 {
     return (lc__load_relaxed(&c->state) & bit) != 0;
+}
+
+/*
+ * Receiver, before it first puts a waker or a mux registration in its waker slot: sets
+ * LC__S_RX_WAKER, so that the last lc_tx_drop knows there may be a waker to call. A channel
+ * whose receiver never waited (it only polls with lc_try_recv, or finds a message at once)
+ * ends its stream with the last sender's one CAS.
+ */
+static inline void lc__rx_note_waker(struct lc_chan *c)
+{
+    lc__word s = lc__load_relaxed(&c->state);
+    /* full: ordered with the last sender's CAS on the same word. If that CAS comes after this
+     * one it sees the flag and calls the waker; if before, the receiver's re-check after it
+     * registers (an acquire load of this word) sees no sender left. */
+    while (!(s & LC__S_RX_WAKER) && !lc__cas_full(&c->state, s, s | LC__S_RX_WAKER))
+        s = lc__load_relaxed(&c->state);
 }
 
 /* Memory from the caller's allocator, or malloc/free when a is NULL. */

@@ -17,7 +17,7 @@
 
 static struct lc_chan_drop *with_drop(struct lc_chan *c) { return (struct lc_chan_drop *)c; }
 
-static bool is_intrusive(const struct lc_chan *c) { return lc__fixed(c, LC__S_INTRUSIVE); }
+static bool is_intrusive(const struct lc_chan *c) { return c->msg_size == LC__MSG_INTRUSIVE; }
 
 static size_t chan_size(bool has_drop)
 {
@@ -47,7 +47,7 @@ static void destroy(struct lc_chan *c)
 
 /* ---- creation ---- */
 
-static int create(size_t msg_size, lc__word mode, const lc_config *cfg, lc_tx **tx, lc_rx **rx)
+static int create(size_t msg_size, bool intrusive, const lc_config *cfg, lc_tx **tx, lc_rx **rx)
 {
     if (tx == NULL || rx == NULL || msg_size > LC_MSG_SIZE_MAX)
         return LC_INVALID;
@@ -61,10 +61,10 @@ static int create(size_t msg_size, lc__word mode, const lc_config *cfg, lc_tx **
     if (c == NULL)
         return LC_NOMEM;
     lc__queue_init(&c->q);
-    c->state = LC__S_SENDER_ONE | mode | (has_drop ? LC__S_DROP : 0);
+    c->state = LC__S_SENDER_ONE | (has_drop ? LC__S_DROP : 0);
     c->waker = 0;
     c->waiters = 0;
-    c->msg_size = (uint32_t)msg_size;
+    c->msg_size = intrusive ? LC__MSG_INTRUSIVE : (uint32_t)msg_size;
     c->capacity = capacity ? (uint32_t)capacity : (uint32_t)LC_CAPACITY_MAX;
     c->allocator = a;
     if (has_drop) {
@@ -78,12 +78,12 @@ static int create(size_t msg_size, lc__word mode, const lc_config *cfg, lc_tx **
 
 int lc_channel(size_t msg_size, const lc_config *cfg, lc_tx **tx, lc_rx **rx)
 {
-    return create(msg_size, 0, cfg, tx, rx);
+    return create(msg_size, false, cfg, tx, rx);
 }
 
 int lc_channel_intrusive(const lc_config *cfg, lc_tx **tx, lc_rx **rx)
 {
-    return create(0, LC__S_INTRUSIVE, cfg, tx, rx);
+    return create(0, true, cfg, tx, rx);
 }
 
 /* ---- handles ---- */
@@ -112,8 +112,9 @@ void lc_tx_drop(lc_tx *tx)
     do {
         s = lc__load_relaxed(&c->state);
         next = s - LC__S_SENDER_ONE;
-        /* The last sender keeps the channel alive (EOS_WAKE) until it has woken the receiver. */
-        if (lc__senders(next) == 0 && !(s & LC__S_RX_GONE))
+        /* The last sender keeps the channel alive (EOS_WAKE) until it has woken the receiver,
+         * if the receiver ever registered a waker (lc__rx_note_waker). */
+        if (lc__senders(next) == 0 && (s & LC__S_RX_WAKER) && !(s & LC__S_RX_GONE))
             next |= LC__S_EOS_WAKE;
         /* full: everything this sender did happens before the thread that frees the channel
          * sees the count drop; and the store is ordered before the load of the waker slot. */
@@ -125,6 +126,8 @@ void lc_tx_drop(lc_tx *tx)
         destroy(c);
         return;
     }
+    if (!(next & LC__S_EOS_WAKE))
+        return; /* no waker to call: the receiver sees the end when it next looks */
     lc__waker_wake(&c->waker);
     s = lc__load_relaxed(&c->state);
     while (!lc__cas_full(&c->state, s, s & ~LC__S_EOS_WAKE))
@@ -163,6 +166,13 @@ void lc_rx_drop(lc_rx *rx)
         return;
     struct lc_chan *c = lc__chan_rx(rx);
     lc__mux_detach_rx(c);
+    /* acquire: pairs with the full CAS of the last lc_tx_drop. With no sender left and none
+     * still waking us, no other thread can reach the channel: free it without a CAS. */
+    lc__word s = lc__load_acquire(&c->state);
+    if (lc__senders(s) == 0 && !(s & LC__S_EOS_WAKE)) {
+        destroy(c);
+        return;
+    }
     set_closed(c);
     lc__waker_clear(&c->waker);
     /* Drop what is linked now; what is still in flight is dropped by the last sender. */
@@ -171,7 +181,7 @@ void lc_rx_drop(lc_rx *rx)
         drop_message(c, n);
         lc__room_release(c);
     }
-    lc__word s = lc__load_relaxed(&c->state);
+    s = lc__load_relaxed(&c->state);
     /* full: our pops happen before the thread that frees the channel sees RX_GONE. */
     while (!lc__cas_full(&c->state, s, s | LC__S_RX_GONE))
         s = lc__load_relaxed(&c->state);
@@ -333,6 +343,7 @@ static int recv_park(struct lc_chan *c, void *out, lc_node **node_out, uint64_t 
     lc__parker_init(&parker);
     const lc_waker waker = {lc__parker_wake_fn, &parker};
     int rc;
+    lc__rx_note_waker(c);
     for (;;) {
         unsigned seen = lc__parker_seq(&parker);
         lc__waker_register(&c->waker, &waker);
@@ -441,6 +452,7 @@ int lc_poll_recv(lc_rx *rx, void *out, const lc_waker *waker)
     struct lc_chan *c = lc__chan_rx(rx);
     int rc = try_take(c, out, NULL);
     if (rc == LC_EMPTY) {
+        lc__rx_note_waker(c);
         lc__waker_register(&c->waker, waker);
         rc = try_take(c, out, NULL);
         if (rc == LC_EMPTY)

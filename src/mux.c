@@ -211,6 +211,7 @@ int lc_mux_add(lc_mux *mux, lc_rx *rx, void *user_data)
     e->user_data = user_data;
     list_insert(mux, e);
     lc__waker_clear(&c->waker); /* forget a waker of lc_poll_recv */
+    lc__rx_note_waker(c);
     /* full: as in arm(). It cannot fail: senders change only a slot that holds a waker. */
     lc__cas_full(&c->waker, 0, (lc__word)e | LC__SLOT_ARMED);
     check(e);
