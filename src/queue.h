@@ -8,9 +8,10 @@
  *  | operation       | who                    | concurrent with | progress             |
  *  |-----------------|------------------------|-----------------|----------------------|
  *  | lc__queue_push  | any thread             | push, pop       | lock-free (CAS loop) |
- *  | lc__queue_pop   | one consumer at a time | push            | lock-free (1)        |
+ *  | lc__queue_pop   | one consumer at a time | push            | wait-free (1)        |
  *
- *  (1) wait-free except when it re-pushes the stub. It never waits for a producer.
+ *  (1) wait-free: at most one CAS, to put the stub back in place of the last node. It never
+ *      waits for a producer.
  *
  * A push is two steps: swap the producer end to the new node, then link the previous node to it.
  * Between the two, the new node (and every node pushed after it) is "in flight": unreachable
@@ -85,14 +86,20 @@ static inline lc_node *lc__queue_pop(lc__queue *q)
         q->head = next;
         return head;
     }
-    /* head is the last linked node. Hand it out only with the stub linked behind it, so that
-     * the list never becomes empty; if a push is already in flight after head, wait for it. */
-    if ((lc_node *)lc__load_relaxed(&q->tail) != head)
-        return NULL;
-    lc__queue_push(q, &q->stub);
+    /* head is the last linked node. Hand it out only with the stub standing in for it at the
+     * producer end, so that the list never becomes empty: one CAS of tail from head to the
+     * stub. It fails if a producer has swapped in after head; its link is then in flight,
+     * or has just landed. */
+    lc__store_relaxed(lc__next(&q->stub), 0);
+    /* full: as the swap of lc__queue_push (the stub is pushed like any node); the stub's
+     * NULL link is ordered before a producer can reach the stub through tail. */
+    if (lc__cas_full(&q->tail, (lc__word)head, (lc__word)&q->stub)) {
+        q->head = &q->stub;
+        return head;
+    }
     next = (lc_node *)lc__load_acquire(lc__next(head));
     if (next == NULL)
-        return NULL; /* a producer swapped in before the stub; its link is in flight */
+        return NULL; /* in flight */
     q->head = next;
     return head;
 }
