@@ -676,7 +676,9 @@ static void on_drop(void *ctx, void *msg)
 static bool fd_is_readable(int fd)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    int r = poll(&p, 1, 0);
+    int r;
+    while ((r = poll(&p, 1, 0)) < 0 && errno == EINTR)
+        continue; /* libFuzzer's -timeout alarm */
     CHECK(r >= 0, "poll on the mux descriptor: %s", strerror(errno));
     return r > 0 && (p.revents & POLLIN);
 }
