@@ -381,11 +381,12 @@ static unsigned char pattern_byte(uint32_t id, size_t k)
     return k < 4 ? (unsigned char)(id >> (8 * k)) : (unsigned char)(id * 131u + k * 7u);
 }
 
-/* A buffer of exactly size bytes (so that ASan sees any overrun) holding message id. */
+/* A buffer of exactly size bytes holding message id: ASan sees any access past it (for size 0,
+ * any access at all). */
 static unsigned char *payload_new(uint32_t id, size_t size)
 {
-    unsigned char *p = malloc(size ? size : 1);
-    CHECK(p != NULL, "out of memory in the fuzzer itself");
+    unsigned char *p = malloc(size);
+    CHECK(p != NULL || size == 0, "out of memory in the fuzzer itself");
     for (size_t k = 0; k < size; k++)
         p[k] = pattern_byte(id, k);
     return p;
@@ -844,8 +845,8 @@ static void op_recv(int c, unsigned y, enum recv_kind kind)
     if (kind == RECV_BLOCKING && !invalid && m_pop_result(m) == LC_EMPTY)
         return; /* it would wait forever */
     bool null_out = m->msg_size == 0 && (y & 0x80);
-    unsigned char *out = null_out ? NULL : malloc(m->msg_size ? m->msg_size : 1);
-    CHECK(null_out || out != NULL, "out of memory in the fuzzer itself");
+    unsigned char *out = null_out ? NULL : malloc(m->msg_size);
+    CHECK(out != NULL || m->msg_size == 0, "out of memory in the fuzzer itself");
     int k = (int)(y % NWAKER);
     int rc;
     const char *what;
@@ -888,8 +889,8 @@ static void op_recv_many(int c, unsigned y)
     size_t max = 1 + y % MANY_MAX;
     bool null_out = m->msg_size == 0 && (y & 0x80);
     size_t bytes = max * m->msg_size;
-    unsigned char *out = null_out ? NULL : malloc(bytes ? bytes : 1);
-    CHECK(null_out || out != NULL, "out of memory in the fuzzer itself");
+    unsigned char *out = null_out ? NULL : malloc(bytes);
+    CHECK(out != NULL || bytes == 0, "out of memory in the fuzzer itself");
     int rc = lc_try_recv_many(m->rx, out, max);
     if (m->intrusive) {
         free(out);
