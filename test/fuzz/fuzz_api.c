@@ -860,25 +860,26 @@ static void op_recv(int c, unsigned y, enum recv_kind kind)
     default: rc = lc_poll_recv(m->rx, out, &W.wakers[k].waker), what = "lc_poll_recv"; break;
     }
 
-    int want = invalid ? LC_INVALID : m_pop_result(m);
-    if (want == LC_OK) {
+    int found = invalid ? LC_INVALID : m_pop_result(m);
+    int want = found;
+    if (found == LC_EMPTY && kind != RECV_TRY)
+        want = kind == RECV_POLL ? LC_PENDING : LC_TIMEDOUT;
+    CHECK_RC(rc, want, what);
+    if (found == LC_OK) {
         m_received_copy(m, out);
         m_release(m);
     }
     if (!invalid && uses_slot) {
         /* Blocking calls and a poll that is not pending leave no waker registered; a pending
          * poll replaces whatever waker was there, which is not called. */
-        if (kind == RECV_POLL && want == LC_EMPTY) {
+        if (kind == RECV_POLL && found == LC_EMPTY) {
             m->slot = SLOT_WAKER;
             m->slot_arg = k;
         } else {
             m->slot = SLOT_NONE;
         }
     }
-    if (want == LC_EMPTY && kind != RECV_TRY)
-        want = kind == RECV_POLL ? LC_PENDING : LC_TIMEDOUT;
     free(out);
-    CHECK_RC(rc, want, what);
 }
 
 static void op_recv_many(int c, unsigned y)
@@ -1102,8 +1103,6 @@ static void op_recv_node(int c, bool blocking)
     lc_node *node = NULL;
     int rc = blocking ? lc_recv_node(m->rx, &node) : lc_try_recv_node(m->rx, &node);
     int want = invalid ? LC_INVALID : m_pop_result(m);
-    if (want == LC_EMPTY && blocking)
-        fail(__LINE__, "model: a blocking receive that should not block");
     CHECK_RC(rc, want, blocking ? "lc_recv_node" : "lc_try_recv_node");
     if (blocking && !invalid)
         m->slot = SLOT_NONE;
