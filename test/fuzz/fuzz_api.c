@@ -63,6 +63,7 @@ enum {
 #define CHAN_BYTES 64u      /* the header: an idle channel is 64 bytes ... */
 #define CHAN_DROP_BYTES 80u /* ... 80 with a drop callback */
 #define NODE_EXTRA_MAX 16u  /* a copy-mode node: a link word plus the payload */
+#define MUX_ENTRY_BYTES 48u /* lc_mux_add's one allocation */
 #define SHORT_TIMEOUT_NS 2000u
 
 static const size_t msg_sizes[8] = {0, 1, 3, 4, 8, 13, 64, 200};
@@ -300,6 +301,7 @@ struct entry_model {
 
 struct mux_model {
     lc_mux *mux; /* NULL: none */
+    size_t mux_bytes; /* lc_mux_new's allocation */
     struct counting_alloc mem;
     bool fail_armed;
     size_t alloc_calls;
@@ -722,11 +724,14 @@ static void check_world(void)
     for (int x = 0; x < NMUX; x++) {
         struct mux_model *mx = &W.muxes[x];
         check_alloc(&mx->mem, mx->fail_armed, mx->alloc_calls, "mux", x);
-        size_t live = mx->mux ? 1 : 0;
+        size_t entries = 0;
         for (int e = 0; e < NENTRY; e++)
-            live += W.entries[e].allocated && W.entries[e].mux == x;
-        CHECK(mx->mem.live_allocs == live, "mux %d: %zu allocations live, the model expects %zu",
-              x, mx->mem.live_allocs, live);
+            entries += W.entries[e].allocated && W.entries[e].mux == x;
+        size_t live = (mx->mux ? 1 : 0) + entries;
+        size_t bytes = (mx->mux ? mx->mux_bytes : 0) + entries * MUX_ENTRY_BYTES;
+        CHECK(mx->mem.live_allocs == live && mx->mem.live_bytes == bytes,
+              "mux %d: %zu allocations (%zu bytes) live, the model expects %zu (%zu bytes)", x,
+              mx->mem.live_allocs, mx->mem.live_bytes, live, bytes);
         if (mx->mux && mx->fd >= 0)
             CHECK(fd_is_readable(mx->fd) == mx->fd_readable, "mux %d: descriptor %s readable", x,
                   mx->fd_readable ? "not" : "is");
@@ -1334,6 +1339,7 @@ static void op_mux_new(int x)
     CHECK_RC(rc, LC_OK, "lc_mux_new");
     CHECK(mux != NULL && mux != MUX_SENTINEL, "lc_mux_new: no mux");
     mx->mux = mux;
+    mx->mux_bytes = mx->mem.last_size;
     mx->nready = mx->nreported = mx->count = 0;
     mx->fd = -1;
     mx->fd_armed = mx->fd_readable = false;
