@@ -205,7 +205,9 @@ LC_API void lc_rx_close(lc_rx *rx);
 /*
  * Closes the channel, passes every queued message to cfg->drop (copy mode: frees its node) and
  * gives back the receiver; rx must not be used again. The channel is freed now if no sender
- * reference is left, otherwise by the last lc_tx_drop. Any waker registered by lc_poll_recv is
+ * reference is left, otherwise by the last lc_tx_drop. Messages that cannot be reached because
+ * one is in flight (see above) go to cfg->drop later, from the thread of the last lc_tx_drop;
+ * each message still reaches cfg->drop exactly once. Any waker registered by lc_poll_recv is
  * forgotten and will not be called after this returns. NULL: no effect. Receiving thread only.
  */
 LC_API void lc_rx_drop(lc_rx *rx);

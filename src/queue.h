@@ -34,7 +34,8 @@ typedef struct lc__queue {
     lc_node stub;           /* stands in when the queue is empty; never handed out */
 } lc__queue;
 
-/* A test build can stretch the window between a push's two steps (see test/hooks). */
+/* A test build can stretch the window between a push's two steps (the hook is defined in
+ * test/stress/push_window_hook.c, for stress_push_window). */
 #ifdef LC_TEST_HOOKS
 extern void (*volatile lc__test_push_window)(void);
 #define LC__PUSH_WINDOW()                                                                          \
