@@ -409,7 +409,9 @@ LC_API int lc_mux_remove(lc_mux *mux, lc_rx *rx);
  * receiver is ready or timeout_ns nanoseconds pass (LC_FOREVER: no limit; 0: do not wait), and
  * stores up to max ready receivers in events. Spins briefly before it parks. Returns how many it
  * stored (1 to max, at most INT_MAX), LC_TIMEDOUT, or LC_INVALID (NULL mux or events, max 0).
- * Owning thread.
+ * A receiver is ready once the sender that made it so has finished reporting it: a report still
+ * on its way (its sender interrupted) is not seen yet, even if the message can be received
+ * already, and that sender wakes the mux when it resumes. Owning thread.
  */
 LC_API LC_NODISCARD int lc_mux_wait(lc_mux *mux, uint64_t timeout_ns, lc_mux_event *events,
                                     size_t max);
