@@ -1,0 +1,904 @@
+/*
+ * A Promela model of lazychan's concurrency protocol, checked exhaustively with spin by
+ * src/model.sh (the meson suite 'model').
+ *
+ * Two producers send NMSG numbered messages each with lc_send, then drop their handle
+ * (lc_tx_drop); one consumer receives with lc_recv (with -DRECV_POLL: lc_poll_recv and an event
+ * loop) until LC_CLOSED, then calls lc_rx_drop. The channel has capacity CAP. The shared words
+ * of the C code are the global variables:
+ *
+ *   state         struct lc_chan.state (chan.h): the count, the sender count and the flags
+ *                 WAITERS, CLOSED, RX_GONE and EOS_WAKE in one word, changed as a whole
+ *   tail, next[]  the Vyukov queue (queue.h): node 1 is the embedded stub, nodes 2.. carry the
+ *                 messages (producer p's k-th is NODE(p, k)), 0 is NULL
+ *   head          the consumer end; only the thread that pops touches it
+ *   slot          struct lc_chan.waker (waker.h): NULL, WAKING or the receiver's waker
+ *   rx_seq        the futex word of the receiver's parker (parker.h), counted from the value
+ *                 the receiver read last (`seen`): a wake adds 1, the receiver's read of the
+ *                 word sets it to 0 again, and a wait returns once it is not 0. Only the
+ *                 difference matters to the C code, so this relabelling loses nothing and
+ *                 keeps runs that differ only in the number of past wakes in one state. With
+ *                 -DRECV_POLL: the event counter that the event loop's waker bumps
+ *   wlock, wl[]   the lock bit of struct lc_chan.waiters and the FIFO list it guards (room.c)
+ *   wstate[p]     the STATE word of producer p's wait record (room.c), on p's stack
+ *   wseq[p]       the futex word of producer p's parker, counted from `seen` as rx_seq
+ *
+ * Each inline follows the C function named in its comment. One atomic step is one access to a
+ * shared word, with these exact reductions (no behaviour is lost by them):
+ *   - a compare-and-swap loop whose body reads no other shared word is one step: it takes
+ *     effect at its successful CAS, or, when it gives up, at the load it decided on (the
+ *     failed rounds change nothing). So are the full load and the CAS of lc__waker_wake,
+ *     whose CAS succeeds exactly when the slot still holds what was loaded;
+ *   - a critical section of the wait-list lock is folded around its accesses to words the lock
+ *     does not guard: taking the lock joins the first such access, releasing it the last
+ *     (Lipton's reduction: the list itself is only touched by the lock holder);
+ *   - writes to words nobody else can read yet (a wait record before it joins the list, a
+ *     parker before its waker is published) join the next step, and bookkeeping for the
+ *     assertions joins the step it describes.
+ * Waits for another thread (the lock, a slot in WAKING, a record in GRANTING or CLOSING, a
+ * parker) are blocking guards, not loops, so a thread that would wait forever is a stuck
+ * process at the end. A parker wait returns once its word differs from the value read before
+ * the waker was published, which is what the futex (or mutex and condition variable) gives;
+ * with -DSPURIOUS it may also return without a wake, with -DTIMEOUT time out.
+ *
+ * Memory model: sequential consistency. The model checks the protocol's logic, the order of
+ * its steps; whether the C code's memory orders (the full CAS and full loads of waker.h and
+ * room.c, the release/acquire pairs of queue.h) give that order on real hardware is for the
+ * comments in atomic.h, queue.h and waker.h, ThreadSanitizer and the stress tests to cover.
+ *
+ * Not modelled: lc_mux, lc_poll_send and lc_send_cancel, lc_try_recv_many, lc_try_send (a
+ * failed reservation changes nothing), intrusive mode, lc_tx_clone (the channel starts with
+ * NPROD sender references), payloads (a node's number stands for its payload).
+ *
+ * Checked (assertions, and spin's end-state and cycle checks, see src/model.sh):
+ *   - every process reaches its end: nobody parks or waits forever, so no wake-up is lost;
+ *     and the state graph has no cycle (pan -l with no progress labels), so every run ends;
+ *   - every accepted message is received exactly once (or, after lc_rx_drop, dropped exactly
+ *     once), in order per producer; the stub is never handed out;
+ *   - the count never exceeds CAP; slots held by senders and by queued messages never exceed
+ *     the count; WAITERS is set only while the count is CAP;
+ *   - LC_CLOSED comes only after every accepted message, no slot is taken after it, and it
+ *     stays;
+ *   - once a close has returned, no send gets a slot: a sender waiting for room then returns
+ *     LC_CLOSED, unless its grant was decided before the close (see grant_oldest);
+ *   - nothing touches the channel after it is freed, a node after it was received or dropped,
+ *     a waker, parker or wait record after its owner returned; the channel is freed once.
+ *
+ * Switches (spin -D...):
+ *   CAP=n       capacity (default 1)
+ *   NMSG=n      messages per producer (default 2)
+ *   RECV_POLL   the consumer uses lc_poll_recv and an event loop instead of lc_recv
+ *   RX_CLOSE    the consumer may call lc_rx_close once, between any two receives
+ *   RX_DROP     the consumer may stop and call lc_rx_drop at any point before the end of stream
+ *   NOMEM       each producer's node allocation may fail once (fill_slot gives the slot back
+ *               with lc__room_give_back); the producer then sends the same message again
+ *   TIMEOUT     each thread's parker wait may time out once (lc_send_timeout and
+ *               lc_recv_timeout); the thread then tries again
+ *   SPURIOUS    each thread's parker wait may return once without a wake (a signal interrupts
+ *               the futex wait)
+ * Mutations, each of which the check must catch:
+ *   BUG_NO_RECHECK        recv_park parks right after registering its waker, trusting the
+ *                         check of recv_spin, without checking the queue again
+ *   BUG_RELEASE_NO_GRANT  lc__room_release gives the slot back to the count even when a sender
+ *                         waits for room
+ *   BUG_WAKE_BEFORE_LINK  a sender wakes the receiver between the swap of tail and the link
+ *                         store of lc__queue_push, inside the in-flight window
+ *   BUG_EOS_NO_WAKE       the last lc_tx_drop does not wake the receiver
+ *   BUG_NO_EOS_FLAG       the last lc_tx_drop does not set EOS_WAKE while it wakes the receiver
+ *   BUG_WAKE_NO_WAKING    lc__waker_wake empties the slot before calling the waker, instead of
+ *                         holding it in WAKING during the call
+ *   BUG_NOTIFY_STATE_FIRST  notify (room.c) publishes GRANTED or CLOSED before calling the
+ *                         waiting sender's waker
+ *   BUG_CLOSE_NO_WAITERS  closing does not wake the senders waiting for room
+ *   BUG_GIVEBACK_NO_WAKE  lc__room_give_back does not wake the receiver of a closed channel
+ *   BUG_POP_NO_TAIL_CHECK lc__queue_pop re-pushes the stub behind the last linked node without
+ *                         checking that no push is in flight after it
+ *   BUG_EOS_IGNORES_COUNT pop reports LC_CLOSED for a closed channel whose count is not 0 (a
+ *                         message still in flight)
+ */
+
+#ifndef CAP
+#define CAP 1
+#endif
+#ifndef NMSG
+#define NMSG 2
+#endif
+#define NPROD 2
+
+#define NIL 0
+#define STUB 1
+#define NNODE (2 + NPROD * NMSG)
+#define NODE(p, k) (2 + (p) * NMSG + (k))
+#define NODE_PROD(nd) (((nd) - 2) / NMSG)
+#define NODE_SEQ(nd) (((nd) - 2) % NMSG)
+
+/* Results (the values need not match lazychan.h). */
+#define LC_OK 0
+#define LC_EMPTY 1
+#define LC_FULL 2
+#define LC_CLOSED 3
+#define LC_TIMEDOUT 4
+#define LC_NOMEM 5
+#define LC_PENDING 6
+
+/* The state word (LC__S_* in chan.h), narrowed: the count in bits 0-3, senders in bits 4-7. */
+#define S_COUNT_MASK 15
+#define S_SENDER_SHIFT 4
+#define S_SENDER_ONE 16
+#define S_WAITERS 256
+#define S_CLOSED 512
+#define S_RX_GONE 1024
+#define S_EOS_WAKE 2048
+#define COUNT(x) ((x) & S_COUNT_MASK)
+#define SENDERS(x) (((x) >> S_SENDER_SHIFT) & 15)
+
+/* The waker slot. */
+#define SLOT_NULL 0
+#define WAKING 1
+#define RX_WAKER 2
+
+/* Wait record states (room.c); RETRY is the model's "continue" in lc__room_wait. */
+#define IDLE 0
+#define WAITING 1
+#define GRANTING 2
+#define CLOSING 3
+#define GRANTED 4
+#define CLOSED 5
+#define RETRY 6
+
+/* Who pops: the receiver (the message is received) or a drop (lc_rx_drop, destroy). */
+#define TAKE 1
+#define DROP 2
+
+/* ---- shared words ---- */
+short state = NPROD * S_SENDER_ONE; /* lc_channel, then one lc_tx_clone */
+byte tail = STUB;
+byte head = STUB;
+byte next[NNODE];                   /* all NULL */
+byte slot = SLOT_NULL;
+byte rx_seq;
+bit wlock;
+byte wl[NPROD];                     /* oldest first */
+byte wlen;
+byte wstate[NPROD];
+byte wseq[NPROD];
+
+/* ---- bookkeeping for the assertions (not in the C state) ---- */
+bit freed;          /* destroy freed the channel */
+bit done[NNODE];    /* the node was received or dropped (and freed) */
+bit rx_live;        /* the receiver's waker and parker exist */
+bit wlive[NPROD];   /* producer p's wait record is published: in the list, or being notified */
+bit eos_seen;       /* the consumer got LC_CLOSED */
+bit closed_done;    /* a call of set_closed (lc_rx_close, lc_rx_drop) has returned */
+bit rx_done;        /* the consumer stopped receiving */
+byte held;          /* slots held: taken by a sender and not yet received, dropped or given back */
+byte taken[NPROD];  /* messages accepted from producer p */
+byte got[NPROD];    /* messages of producer p received */
+byte dropped[NPROD];
+#ifdef NOMEM
+byte nomem_left[NPROD] = 1;
+#endif
+#ifdef TIMEOUT
+byte timeouts_left[NPROD + 1] = 1; /* [NPROD] is the consumer */
+#endif
+#ifdef SPURIOUS
+byte spurious_left[NPROD + 1] = 1;
+#endif
+
+/* Every thread's locals; the inlines use these names. */
+#define LOCALS                                                                                   \
+    short s, sn;                                                                                 \
+    byte n, h, hn, ph, prev, w, st, rc, k, nch;                                                 \
+    byte chain[NPROD];                                                                           \
+    bool ok
+
+/* The channel struct is still allocated. */
+#define LIVE assert(!freed)
+/* Capacity, checked after every change of the count or of held. */
+#define INV                                                                                      \
+    assert(COUNT(state) <= CAP && held <= COUNT(state) &&                                        \
+           (!(state & S_WAITERS) || COUNT(state) == CAP))
+/* Sender q owns a slot now (a reservation, or a grant): never after the end of stream. */
+#define GOT_SLOT(q)                                                                              \
+    assert(!eos_seen);                                                                           \
+    taken[q]++;                                                                                  \
+    held++;                                                                                      \
+    INV
+/* Node n leaves the queue: to the receiver (TAKE) or to cfg->drop (DROP). */
+#define HANDED_OUT(mode)                                                                         \
+    assert(n != STUB && n != NIL && !done[n]);                                                   \
+    assert(NODE_SEQ(n) == got[NODE_PROD(n)] + dropped[NODE_PROD(n)]); /* FIFO per producer */    \
+    done[n] = 1;                                                                                 \
+    held--;                                                                                      \
+    if                                                                                           \
+    :: mode == TAKE -> got[NODE_PROD(n)]++                                                       \
+    :: else -> dropped[NODE_PROD(n)]++                                                           \
+    fi
+
+/* ================= queue.h ================= */
+
+/* The window between the two steps of a push (LC__PUSH_WINDOW). */
+#ifdef BUG_WAKE_BEFORE_LINK
+#define PUSH_WINDOW(nd)                                                                          \
+    if                                                                                           \
+    :: nd != STUB -> waker_wake()                                                                \
+    :: else -> skip                                                                              \
+    fi
+#else
+#define PUSH_WINDOW(nd) skip
+#endif
+
+/* lc__queue_push(q, nd): the swap of tail (a CAS loop: lc__swap_full) with the store of nd's
+ * NULL link before it (nd is not reachable yet); then, after the in-flight window, the link
+ * store that makes nd reachable from the previous node. */
+inline queue_push(nd)
+{
+    atomic { LIVE; next[nd] = NIL; prev = tail; tail = nd }
+    PUSH_WINDOW(nd);
+    atomic { LIVE; assert(prev == STUB || !done[prev]); next[prev] = nd; prev = 0 }
+}
+
+/* lc__queue_pop(q): n is the node handed out, or NIL. ph is the phase: 1 after skipping the
+ * stub, 2 when head is the last linked node, 3 once tail was seen to be head; 0 when done. */
+inline queue_pop(mode)
+{
+    atomic {
+        LIVE; h = head; assert(h == STUB || !done[h]); hn = next[h]; n = NIL;
+        if
+        :: h == STUB && hn == NIL -> ph = 0
+        :: h == STUB && hn != NIL -> head = hn; h = hn; ph = 1 /* skip the stub */
+        :: h != STUB && hn != NIL -> head = hn; n = h; HANDED_OUT(mode); ph = 0
+        :: h != STUB && hn == NIL -> ph = 2
+        fi
+    }
+    if
+    :: ph == 1 ->
+       atomic {
+           hn = next[h];
+           if
+           :: hn != NIL -> head = hn; n = h; HANDED_OUT(mode); ph = 0
+           :: else -> ph = 2
+           fi
+       }
+    :: else -> skip
+    fi;
+    if
+    :: ph == 2 -> /* hand head out only with the stub linked behind it */
+       atomic {
+           LIVE;
+           if
+#ifndef BUG_POP_NO_TAIL_CHECK
+           :: tail != h -> ph = 0 /* a push is in flight after head */
+#else
+           :: tail != h -> ph = 3
+#endif
+           :: else -> ph = 3
+           fi
+       }
+    :: else -> skip
+    fi;
+    if
+    :: ph == 3 ->
+       queue_push(STUB);
+       atomic {
+           hn = next[h];
+           if
+           :: hn == NIL -> skip /* a producer swapped in before the stub; its link is in flight */
+           :: else -> head = hn; n = h; HANDED_OUT(mode)
+           fi;
+           ph = 0
+       }
+    :: else -> skip
+    fi;
+    h = 0;
+    hn = 0
+}
+
+/* ================= waker.h ================= */
+
+/* lc__waker_register(slot, wv): waits (lc__backoff) while a sender is in a wake call, then
+ * stores wv; under SC "it is wv already" and "CAS to wv" end the same. */
+inline waker_register(wv)
+{
+    atomic { slot != WAKING -> LIVE; slot = wv }
+}
+
+/* lc__waker_clear(slot): waits while a sender is in a wake call, then empties the slot. */
+inline waker_clear()
+{
+    atomic { slot != WAKING -> LIVE; slot = SLOT_NULL }
+}
+
+/* The registered waker's wake function: lc__parker_wake_fn on the receiver's parker, or the
+ * event loop's. Either counts one wake; it must not run once the receiver has moved on. */
+#define CALL_RX_WAKER atomic { assert(rx_live); rx_seq++ }
+
+/* lc__waker_wake(slot): takes the waker (slot -> WAKING), calls it, empties the slot. */
+inline waker_wake()
+{
+    atomic {
+        LIVE;
+        if
+        :: slot != SLOT_NULL && slot != WAKING ->
+#ifdef BUG_WAKE_NO_WAKING
+           slot = SLOT_NULL;
+#else
+           slot = WAKING;
+#endif
+           ok = true
+        :: else -> ok = false
+        fi
+    }
+    if
+    :: ok ->
+       CALL_RX_WAKER;
+#ifndef BUG_WAKE_NO_WAKING
+       atomic { LIVE; assert(slot == WAKING); slot = SLOT_NULL }
+#endif
+       ;
+       ok = false
+    :: else -> skip
+    fi
+}
+
+/* ================= room.c ================= */
+
+/* list_remove of the oldest record, into w; the lock holder's private work (NPROD is 2). */
+#define LIST_TAKE_OLDEST                                                                         \
+    w = wl[0];                                                                                   \
+    wl[0] = wl[1];                                                                               \
+    wl[1] = 0;                                                                                   \
+    wlen--
+
+/* clear_waiters_flag(c): a CAS loop, one step. */
+#define CLEAR_WAITERS_FLAG                                                                       \
+    LIVE;                                                                                        \
+    state = state & ~S_WAITERS;                                                                  \
+    INV
+
+/* settled_state(&w) by producer p, once no notifier uses the record; the record and the
+ * parker then go out of scope (w = {0} again for the next wait). */
+#define SETTLE                                                                                   \
+    wstate[p] != GRANTING && wstate[p] != CLOSING ->                                             \
+    st = wstate[p];                                                                              \
+    wstate[p] = IDLE;                                                                            \
+    wseq[p] = 0;                                                                                 \
+    wlive[p] = 0
+
+/* notify(rec, waker, outcome): calls the record's waker (lc__parker_wake on its owner's
+ * parker), then publishes the outcome; the record is its owner's again after that. */
+inline notify(rec, outcome)
+{
+#ifndef BUG_NOTIFY_STATE_FIRST
+    atomic { assert(wlive[rec]); wseq[rec]++ }
+    atomic { assert(wlive[rec]); wstate[rec] = outcome }
+#else
+    atomic { assert(wlive[rec]); wstate[rec] = outcome }
+    atomic { assert(wlive[rec]); wseq[rec]++ }
+#endif
+}
+
+/* lc__room_reserve(c) by producer p: rc is LC_OK, LC_FULL or LC_CLOSED (one step). */
+inline room_reserve()
+{
+    atomic {
+        LIVE;
+        if
+        :: (state & S_CLOSED) -> rc = LC_CLOSED
+        :: !(state & S_CLOSED) && (COUNT(state) >= CAP || (state & S_WAITERS)) -> rc = LC_FULL
+        :: else -> state++; GOT_SLOT(p); assert(!closed_done); rc = LC_OK
+        fi
+    }
+}
+
+/* reserve_or_join(c, w, waker) by producer p, with lc__room_wait's set-up before it (wait
+ * record, lc__parker_init, seen = lc__parker_seq): LC_OK, LC_CLOSED, or LC_PENDING with w in
+ * the list. lock_list, the CAS loop, the list work and unlock_list: one step. */
+inline reserve_or_join()
+{
+    atomic {
+        wlock == 0 -> LIVE;
+        wseq[p] = 0;
+        if
+        :: (state & S_CLOSED) -> rc = LC_CLOSED
+        :: !(state & S_CLOSED) && COUNT(state) < CAP && !(state & S_WAITERS) ->
+           state++; GOT_SLOT(p); assert(!closed_done); rc = LC_OK
+        :: else ->
+           state = state | S_WAITERS; INV;
+           /* set_waker, set_state(w, WAITING), list_append */
+           wstate[p] = WAITING; wl[wlen] = p; wlen++; wlive[p] = 1;
+           rc = LC_PENDING
+        fi
+    }
+}
+
+/* withdraw(c, w) by producer p: st is the record's settled state, IDLE if it took the record
+ * out of the list itself. lock, load_state, list_remove, clear_waiters_flag, unlock: one step. */
+inline withdraw()
+{
+    atomic {
+        wlock == 0 -> LIVE;
+        st = wstate[p];
+        if
+        :: st == WAITING ->
+           if
+           :: wl[0] == p -> wl[0] = wl[1]
+           :: else -> assert(wl[1] == p)
+           fi;
+           wl[1] = 0;
+           wlen--;
+           if
+           :: wlen == 0 -> CLEAR_WAITERS_FLAG
+           :: else -> skip
+           fi;
+           st = IDLE; wstate[p] = IDLE; wseq[p] = 0; wlive[p] = 0
+        :: else -> skip
+        fi
+    }
+    if
+    :: st != IDLE -> atomic { SETTLE }
+    :: else -> skip
+    fi
+}
+
+/* lc__room_wait(c, timeout) by producer p: LC_OK, LC_CLOSED or LC_TIMEDOUT. */
+inline room_wait()
+{
+    room_reserve();
+    if
+    :: rc == LC_FULL ->
+       reserve_or_join();
+       do
+       :: rc != LC_PENDING -> break
+       :: rc == LC_PENDING ->
+          atomic { st = wstate[p] } /* load_state */
+          if
+          :: st == WAITING ->
+             /* lc__parker_wait(&parker, seen, deadline), then seen = lc__parker_seq */
+             if
+             :: atomic { wseq[p] != 0 -> wseq[p] = 0; st = RETRY } /* woken */
+#ifdef SPURIOUS
+             :: atomic { spurious_left[p] > 0 -> spurious_left[p]-- }
+                atomic { wseq[p] = 0; st = RETRY }
+#endif
+#ifdef TIMEOUT
+             :: atomic { timeouts_left[p] > 0 -> timeouts_left[p]-- }
+                withdraw() /* timed out, unless granted or closed meanwhile */
+#endif
+             fi
+          :: else -> atomic { SETTLE }
+          fi;
+          if
+          :: st == RETRY -> skip
+          :: else ->
+             rc = (st == GRANTED -> LC_OK : (st == CLOSED -> LC_CLOSED : LC_TIMEDOUT))
+          fi;
+          st = 0
+       od
+    :: else -> skip
+    fi
+}
+
+/* grant_oldest(c): ok is false if the list turned out to be empty. */
+inline grant_oldest()
+{
+    atomic {
+        wlock == 0 -> LIVE;
+        if
+        :: wlen > 0 ->
+           wlock = 1; /* held until the record is in GRANTING */
+           LIST_TAKE_OLDEST;
+           /* The grant is decided here: a close that returned before must have taken the
+            * record out of the list itself (lc_rx_close may return before the record is in
+            * GRANTING, and the sender's lc_send then returns LC_OK after it: its send took
+            * effect before the close). */
+           assert(!closed_done);
+           if
+           :: wlen == 0 -> CLEAR_WAITERS_FLAG
+           :: else -> skip
+           fi;
+           ok = true
+        :: else -> ok = false
+        fi
+    }
+    if
+    :: ok ->
+       /* waker_of(oldest), set_state(oldest, GRANTING), unlock_list: the slot is its now */
+       atomic { assert(wlive[w]); wstate[w] = GRANTING; GOT_SLOT(w); wlock = 0 }
+       notify(w, GRANTED);
+       w = 0
+    :: else -> skip
+    fi
+}
+
+/* lc__room_release(c): a load that sees WAITERS leads to grant_oldest; one that does not, to
+ * the CAS that decrements the count (one step with it). */
+inline room_release()
+{
+    do
+    :: atomic {
+           LIVE;
+#ifndef BUG_RELEASE_NO_GRANT
+           if
+           :: (state & S_WAITERS) -> ok = false
+           :: else -> state--; INV; ok = true
+           fi
+#else
+           state--; INV; ok = true
+#endif
+       }
+       if
+       :: ok -> break
+       :: else ->
+          grant_oldest();
+          if
+          :: ok -> break
+          :: else -> skip
+          fi
+       fi
+    od;
+    ok = false
+}
+
+/* lc__room_give_back(c) by producer p, for a slot it took and cannot use. */
+inline room_give_back()
+{
+    atomic { taken[p]--; held-- }
+    room_release();
+#ifndef BUG_GIVEBACK_NO_WAKE
+    atomic { LIVE; ok = ((state & S_CLOSED) != 0) }
+    if
+    :: ok -> waker_wake()
+    :: else -> skip
+    fi
+#endif
+}
+
+/* lc__room_close_waiters(c): takes every record out under the lock (the lock joins the first
+ * CLOSING store), clears WAITERS and unlocks, then notifies them, newest first. */
+inline close_waiters()
+{
+    nch = 0;
+    atomic {
+        wlock == 0 -> LIVE; wlock = 1;
+        if
+        :: wlen > 0 ->
+           LIST_TAKE_OLDEST; assert(wlive[w]); wstate[w] = CLOSING; chain[nch] = w; nch++
+        :: else -> skip
+        fi
+    }
+    do
+    :: atomic {
+           wlen > 0 ->
+           LIST_TAKE_OLDEST; assert(wlive[w]); wstate[w] = CLOSING; chain[nch] = w; nch++
+       }
+    :: atomic { wlen == 0 -> CLEAR_WAITERS_FLAG; wlock = 0 }
+       break
+    od;
+    do
+    :: nch > 0 -> nch--; w = chain[nch]; chain[nch] = 0; notify(w, CLOSED)
+    :: else -> break
+    od;
+    w = 0
+}
+
+/* ================= channel.c ================= */
+
+/* destroy(c): drops what is still queued, frees the channel. */
+inline destroy()
+{
+    do
+    :: queue_pop(DROP);
+       if
+       :: n == NIL -> break
+       :: else -> skip
+       fi
+    od;
+    atomic { LIVE; freed = 1 }
+}
+
+/* lc_tx_drop(tx) */
+inline tx_drop()
+{
+    atomic {
+        LIVE; sn = state - S_SENDER_ONE;
+#ifndef BUG_NO_EOS_FLAG
+        if
+        :: SENDERS(sn) == 0 && !(state & S_RX_GONE) -> sn = sn | S_EOS_WAKE
+        :: else -> skip
+        fi;
+#endif
+        state = sn; INV
+    }
+    if
+    :: SENDERS(sn) != 0 -> skip
+    :: SENDERS(sn) == 0 && (sn & S_RX_GONE) -> destroy()
+    :: SENDERS(sn) == 0 && !(sn & S_RX_GONE) ->
+#ifndef BUG_EOS_NO_WAKE
+       waker_wake();
+#endif
+#ifndef BUG_NO_EOS_FLAG
+       atomic { LIVE; s = state; state = s & ~S_EOS_WAKE; INV }
+       if
+       :: (s & S_RX_GONE) -> destroy() /* the receiver went while we were waking it */
+       :: else -> skip
+       fi
+#else
+       skip
+#endif
+    fi
+}
+
+/* set_closed(c), for lc_rx_close and lc_rx_drop */
+inline set_closed()
+{
+    atomic {
+        LIVE; s = state;
+        if
+        :: !(s & S_CLOSED) -> state = s | S_CLOSED; INV
+        :: else -> skip
+        fi
+    }
+#ifndef BUG_CLOSE_NO_WAITERS
+    if
+    :: !(s & S_CLOSED) && (s & S_WAITERS) -> close_waiters()
+    :: else -> skip
+    fi;
+#endif
+    atomic { closed_done = 1; s = 0 }
+}
+
+/* lc_rx_drop(rx) */
+inline rx_drop()
+{
+    set_closed();
+    waker_clear();
+    do
+    :: queue_pop(DROP);
+       if
+       :: n == NIL -> break
+       :: else -> room_release()
+       fi
+    od;
+    atomic { LIVE; s = state; state = s | S_RX_GONE; INV }
+    if
+    :: SENDERS(s) == 0 && !(s & S_EOS_WAKE) -> destroy()
+    :: else -> skip
+    fi
+}
+
+/* pop(c, &n): LC_OK, LC_EMPTY or LC_CLOSED */
+inline pop()
+{
+    queue_pop(TAKE);
+    if
+    :: n != NIL -> rc = LC_OK
+    :: else ->
+       atomic {
+           LIVE;
+#ifndef BUG_EOS_IGNORES_COUNT
+           rc = ((COUNT(state) == 0 && (SENDERS(state) == 0 || (state & S_CLOSED))) ->
+                 LC_CLOSED : LC_EMPTY)
+#else
+           rc = ((SENDERS(state) == 0 || (state & S_CLOSED)) -> LC_CLOSED : LC_EMPTY)
+#endif
+       }
+    fi
+}
+
+/* try_take(c, out, NULL): pop, then take(): copy out (n is received), lc__room_release. */
+inline try_take()
+{
+    pop();
+    if
+    :: rc == LC_OK -> room_release()
+    :: else -> skip
+    fi;
+    n = 0
+}
+
+/* recv_spin(c, out, NULL, LC_FOREVER): the first try and at most one more round stand for
+ * all LC__SPINS_BEFORE_PARK rounds. A round that finds nothing changes nothing except, at most
+ * once in a row, by re-pushing the stub behind a push in flight; the rounds before and after
+ * that one may as well run at the time of the next round that matters. */
+inline recv_spin()
+{
+    try_take();
+    if
+    :: rc == LC_EMPTY -> try_take()
+    :: true -> skip
+    fi
+}
+
+/* recv_park(c, out, NULL, timeout): the parker and its waker live on this stack frame. */
+inline recv_park()
+{
+    atomic { rx_seq = 0; rx_live = 1 } /* lc__parker_init; seen = lc__parker_seq */
+    do
+    :: waker_register(RX_WAKER);
+#ifndef BUG_NO_RECHECK
+       try_take();
+       if
+       :: rc != LC_EMPTY -> break
+       :: else -> skip
+       fi;
+#endif
+       /* lc__parker_wait(&parker, seen, deadline), then seen = lc__parker_seq at the loop's
+        * top: no other wake can come in between, as the slot is empty until we register */
+       if
+       :: atomic { rx_seq != 0 -> rx_seq = 0 }
+#ifdef SPURIOUS
+       :: atomic { spurious_left[NPROD] > 0 -> spurious_left[NPROD]-- }
+          atomic { rx_seq = 0 }
+#endif
+#ifdef TIMEOUT
+       :: atomic { timeouts_left[NPROD] > 0 -> timeouts_left[NPROD]-- }
+          try_take();
+          if
+          :: rc == LC_EMPTY -> rc = LC_TIMEDOUT
+          :: else -> skip
+          fi;
+          break
+#endif
+       fi;
+#ifdef BUG_NO_RECHECK
+       try_take();
+       if
+       :: rc != LC_EMPTY -> break
+       :: else -> skip
+       fi
+#endif
+    od;
+    waker_clear();
+    atomic { rx_live = 0; rx_seq = 0 } /* lc__parker_destroy, the frame is gone */
+}
+
+/* lc_recv(rx, out) -> lc_recv_timeout(rx, out, LC_FOREVER) -> recv_wait(c, out, NULL, ...) */
+inline recv_wait()
+{
+    recv_spin();
+    if
+    :: rc == LC_EMPTY -> recv_park()
+    :: else -> waker_clear()
+    fi
+}
+
+/* lc_poll_recv(rx, out, &waker) */
+inline poll_recv()
+{
+    try_take();
+    if
+    :: rc == LC_EMPTY ->
+       waker_register(RX_WAKER);
+       try_take();
+       if
+       :: rc == LC_EMPTY -> rc = LC_PENDING
+       :: else -> skip
+       fi
+    :: else -> skip
+    fi;
+    if
+    :: rc != LC_PENDING -> waker_clear()
+    :: else -> skip
+    fi
+}
+
+/* ================= the threads ================= */
+
+/* A producer: lc_send of NMSG numbered messages (send_copy -> take_slot -> lc__room_wait,
+ * then fill_slot -> enqueue: lc__queue_push, lc__waker_wake), then lc_tx_drop. It stops at
+ * LC_CLOSED, and sends the same message again after LC_TIMEDOUT or LC_NOMEM. */
+proctype producer(byte p)
+{
+    LOCALS;
+    do
+    :: k < NMSG ->
+       room_wait();
+       if
+       :: rc == LC_OK ->
+#ifdef NOMEM
+          if
+          :: atomic { nomem_left[p] > 0 -> nomem_left[p]-- } /* fill_slot: no memory */
+             room_give_back();
+             rc = LC_NOMEM
+          :: true -> skip
+          fi;
+#endif
+          if
+          :: rc == LC_OK ->
+             n = NODE(p, k);
+             queue_push(n);
+#ifndef BUG_WAKE_BEFORE_LINK
+             waker_wake();
+#endif
+             n = 0;
+             k++
+          :: else -> skip
+          fi
+       :: rc == LC_CLOSED -> /* the receiver closed the channel */
+          /* The thread may keep its handle for as long as it likes: the receiver must reach
+           * its end of stream without this sender's lc_tx_drop. */
+          if
+          :: true -> skip
+          :: true -> (rx_done)
+          fi;
+          break
+       :: rc == LC_TIMEDOUT -> skip
+       fi;
+       rc = 0
+    :: else -> break
+    od;
+    k = 0;
+    tx_drop()
+}
+
+/* The consumer: lc_recv (or lc_poll_recv in an event loop) until LC_CLOSED, then lc_rx_drop.
+ * With RX_CLOSE it may call lc_rx_close once in between; with RX_DROP it may stop at any point
+ * and drop the receiver with messages still queued or in flight. */
+proctype consumer()
+{
+    LOCALS;
+    bit closed_once, stopped;
+#ifdef RECV_POLL
+    rx_live = 1; /* the event loop's waker outlives every poll */
+#endif
+    do
+    :: true ->
+#ifdef RECV_POLL
+       poll_recv();
+       if
+       :: rc == LC_PENDING -> atomic { rx_seq != 0 -> rx_seq = 0 } /* wait for the wake */
+       :: else -> skip
+       fi;
+#else
+       recv_wait();
+#endif
+       if
+       :: rc == LC_CLOSED -> break
+       :: else -> skip /* received one (LC_OK), LC_PENDING or LC_TIMEDOUT: go on */
+       fi
+#ifdef RX_CLOSE
+    :: !closed_once -> closed_once = 1; set_closed() /* lc_rx_close */
+#endif
+#ifdef RX_DROP
+    :: true -> stopped = 1; break
+#endif
+    od;
+    rx_done = 1;
+    if
+    :: !stopped ->
+       /* End of stream: every accepted message arrived (held is 0: none is queued, in flight
+        * or about to be linked), all NPROD * NMSG of them unless the channel was closed. */
+       atomic {
+           eos_seen = 1;
+           assert(held == 0 && got[0] == taken[0] && got[1] == taken[1]);
+#if !defined(RX_CLOSE)
+           assert(got[0] == NMSG && got[1] == NMSG);
+#endif
+       }
+       try_take(); /* and it stays (lc_try_recv) */
+       assert(rc == LC_CLOSED)
+    :: else -> skip
+    fi;
+    rx_drop();
+#ifdef RECV_POLL
+    rx_live = 0 /* the receiver is gone: the event loop may free its waker */
+#endif
+}
+
+init
+{
+    atomic {
+        run producer(0);
+        run producer(1);
+        run consumer()
+    }
+    (_nr_pr == 1);
+    /* All done: the channel was freed, and every accepted message was received or dropped
+     * exactly once (done[] guarded the "once"). */
+    assert(freed && held == 0);
+    assert(got[0] + dropped[0] == taken[0] && got[1] + dropped[1] == taken[1]);
+#if !defined(RX_CLOSE) && !defined(RX_DROP)
+    assert(got[0] == NMSG && got[1] == NMSG);
+#endif
+}
