@@ -1,6 +1,6 @@
 /*
- * Shared code of the stress programs: options, scaling, checks, a watchdog, a random generator
- * and a drop callback that counts by message id.
+ * Shared code of the stress programs: options, scaling, checks, a watchdog, a random generator,
+ * a counting allocator and a drop callback that counts by message id.
  *
  * Every program is a plain pthread program (no Criterion: it crashes under ThreadSanitizer).
  * Include this header first: it selects the POSIX interfaces the programs use.
@@ -394,6 +394,97 @@ static inline void stress_join(pthread_t t)
     CHECK(rc == 0, "pthread_join failed: %s", strerror(rc));
 }
 
+/* ---- rounds run by threads of their own ---- */
+
+/*
+ * Most programs run in rounds: their threads wait at a start barrier (the main thread one of its
+ * parties), then read the round number the main thread set before it. UINT64_MAX there ends the
+ * run. A thread's loop: while (stress_round_begins(&start, &round_no)) { ... } return NULL;
+ */
+static inline bool stress_round_begins(pthread_barrier_t *start, const uint64_t *round)
+{
+    pthread_barrier_wait(start);
+    return *round != UINT64_MAX;
+}
+
+/* Starts threads[0 .. n-1], thread i running fn((void *)i). */
+static inline void stress_spawn_each(pthread_t *threads, uint64_t n, void *(*fn)(void *))
+{
+    for (uint64_t i = 0; i < n; i++)
+        threads[i] = stress_spawn(fn, (void *)(uintptr_t)i);
+}
+
+/* The main thread ends the run: the threads' next stress_round_begins returns false, and the n
+ * threads are joined. */
+static inline void stress_end_rounds(pthread_barrier_t *start, uint64_t *round, pthread_t *threads,
+                                     uint64_t n)
+{
+    *round = UINT64_MAX;
+    pthread_barrier_wait(start);
+    for (uint64_t i = 0; i < n; i++)
+        stress_join(threads[i]);
+}
+
+/* ---- a counting allocator ---- */
+
+/*
+ * An lc_allocator (ctx: a stress_counting) that keeps a header in front of every block, so that a
+ * free of a foreign pointer, a second free or a free with another size than the block's fails at
+ * once, and counts the bytes and blocks live. With fail_every n it fails every n-th call
+ * (LC_NOMEM). Give it to the library as STRESS_COUNTING_ALLOCATOR(&c).
+ */
+typedef struct stress_counting {
+    atomic_int_fast64_t live_bytes, live_blocks;
+    atomic_uint_fast64_t allocs, failures, calls;
+    uint64_t fail_every;        /* 0: never fails */
+    void (*on_free)(void *ptr); /* NULL, or called with every block the library frees */
+} stress_counting;
+
+#define STRESS_BLOCK_MAGIC 0x6c617a796368616eu /* "lazychan" */
+#define STRESS_FREED_MAGIC 0x6672656564626c6bu
+
+struct stress_block_header { /* 16 bytes keep the block aligned for any type */
+    uint64_t magic;
+    uint64_t size;
+};
+
+static inline void *stress_counting_alloc(void *ctx, size_t size)
+{
+    stress_counting *c = ctx;
+    uint64_t n = atomic_fetch_add(&c->calls, 1) + 1;
+    if (c->fail_every && n % c->fail_every == 0) {
+        atomic_fetch_add(&c->failures, 1);
+        return NULL;
+    }
+    struct stress_block_header *h = malloc(sizeof *h + size);
+    CHECK(h != NULL, "out of memory for %zu bytes", size);
+    h->magic = STRESS_BLOCK_MAGIC;
+    h->size = size;
+    atomic_fetch_add(&c->live_bytes, (int_fast64_t)size);
+    atomic_fetch_add(&c->live_blocks, 1);
+    atomic_fetch_add(&c->allocs, 1);
+    return h + 1;
+}
+
+static inline void stress_counting_free(void *ctx, void *ptr, size_t size)
+{
+    stress_counting *c = ctx;
+    CHECK(ptr != NULL, "free of NULL (size %zu)", size);
+    struct stress_block_header *h = (struct stress_block_header *)ptr - 1;
+    CHECK(h->magic == STRESS_BLOCK_MAGIC, "free of %p (size %zu): %s", ptr, size,
+          h->magic == STRESS_FREED_MAGIC ? "freed twice" : "not a block of this allocator");
+    CHECK(h->size == size, "free of %p with size %zu, but it was allocated with size %" PRIu64,
+          ptr, size, h->size);
+    if (c->on_free)
+        c->on_free(ptr);
+    h->magic = STRESS_FREED_MAGIC;
+    atomic_fetch_sub(&c->live_bytes, (int_fast64_t)size);
+    atomic_fetch_sub(&c->live_blocks, 1);
+    free(h);
+}
+
+#define STRESS_COUNTING_ALLOCATOR(c) {stress_counting_alloc, stress_counting_free, (c)}
+
 /* ---- messages and the counting drop callback ---- */
 
 /* The copy-mode message: id first (the drop callback reads it), a check word last. */
@@ -490,6 +581,49 @@ static inline void stress_drop_item(void *ctx, void *node)
           "dropped item id %" PRIu64 " is corrupt: check word %#" PRIx64 ", expected %#" PRIx64,
           it->id, it->check, stress_check_word(it->id, it->aux));
     stress_tally_hit(ctx, it->id);
+}
+
+/* Makes a channel of the messages above: of stress_item nodes (intrusive) or stress_msg copies. */
+static inline int stress_channel(bool intrusive, const lc_config *cfg, lc_tx **tx, lc_rx **rx)
+{
+    return intrusive ? lc_channel_intrusive(cfg, tx, rx)
+                     : lc_channel(sizeof(stress_msg), cfg, tx, rx);
+}
+
+/*
+ * Sends message id (aux) by a call picked at random. A node (it, intrusive mode): lc_send_node or
+ * lc_try_send_node; a copy (it NULL): lc_send, lc_try_send or lc_send_timeout with a timeout below
+ * timeout_below ns. Unless may_block, only the try calls, and no random number is drawn.
+ */
+static inline int stress_send_any(lc_tx *tx, stress_rng *rng, stress_item *it, uint64_t id,
+                                  uint64_t aux, bool may_block, uint64_t timeout_below)
+{
+    if (it) {
+        stress_make_item(it, id, aux);
+        return may_block && stress_below(rng, 2) ? lc_send_node(tx, &it->node)
+                                                 : lc_try_send_node(tx, &it->node);
+    }
+    stress_msg m = stress_make_msg(id, aux);
+    switch (may_block ? stress_below(rng, 3) : 1) {
+    case 0:
+        return lc_send(tx, &m);
+    case 1:
+        return lc_try_send(tx, &m);
+    default:
+        return lc_send_timeout(tx, &m, stress_below(rng, timeout_below));
+    }
+}
+
+/* The receiver's record of what it took: received[id] (each id once) and last[p], the last id of
+ * producer p (UINT64_MAX: none yet), which the producer's ids must follow in rising order. */
+static inline void stress_take_once_in_order(unsigned char *received, uint64_t *last, uint64_t id,
+                                             uint64_t p)
+{
+    CHECK(!received[id], "id %" PRIu64 " received twice", id);
+    received[id] = 1;
+    CHECK(last[p] == UINT64_MAX || id > last[p],
+          "producer %" PRIu64 ": id %" PRIu64 " received after id %" PRIu64, p, id, last[p]);
+    last[p] = id;
 }
 
 /* A received copy-mode message must be intact. */

@@ -41,10 +41,7 @@ static void check_len(const char *who)
 static void *sender_main(void *arg)
 {
     uint64_t s = (uint64_t)(uintptr_t)arg;
-    for (;;) {
-        pthread_barrier_wait(&start);
-        if (round_no == UINT64_MAX)
-            return NULL;
+    while (stress_round_begins(&start, &round_no)) {
         lc_tx *tx = round_tx[s];
         stress_rng rng = stress_rng_for(s + 1, round_no);
         for (uint64_t k = 0; k < per_sender; k++) {
@@ -84,6 +81,7 @@ static void *sender_main(void *arg)
         lc_tx_drop(tx);
         atomic_fetch_add(&done_senders, 1);
     }
+    return NULL;
 }
 
 static void hang_report(FILE *f)
@@ -98,12 +96,7 @@ static void receive_one(const stress_msg *m, uint64_t *last_seen, uint64_t *got)
 {
     CHECK_MSG(*m);
     CHECK(m->id < n_ids, "received id %" PRIu64 " out of range", m->id);
-    CHECK(received[m->id] == 0, "id %" PRIu64 " received twice", m->id);
-    received[m->id] = 1;
-    uint64_t s = m->id / per_sender;
-    CHECK(last_seen[s] == UINT64_MAX || m->id > last_seen[s],
-          "sender %" PRIu64 ": id %" PRIu64 " arrived after id %" PRIu64, s, m->id, last_seen[s]);
-    last_seen[s] = m->id;
+    stress_take_once_in_order(received, last_seen, m->id, m->id / per_sender);
     ++*got;
     check_len("the receiver");
     uint64_t ok = atomic_load(&ok_sends);
@@ -140,8 +133,7 @@ int main(int argc, char **argv)
     CHECK(status && received && last_seen, "out of memory");
     pthread_barrier_init(&start, NULL, (unsigned)senders + 1);
     pthread_t threads[64];
-    for (uint64_t s = 0; s < senders; s++)
-        threads[s] = stress_spawn(sender_main, (void *)(uintptr_t)s);
+    stress_spawn_each(threads, senders, sender_main);
 
     uint64_t total_ok = 0, step = 0;
     for (round_no = 0; round_no < rounds; round_no++) {
@@ -218,10 +210,7 @@ int main(int argc, char **argv)
         CHECK_RC(lc_recv(rx, &m), LC_CLOSED);
         lc_rx_drop(rx);
     }
-    round_no = UINT64_MAX;
-    pthread_barrier_wait(&start);
-    for (uint64_t s = 0; s < senders; s++)
-        stress_join(threads[s]);
+    stress_end_rounds(&start, &round_no, threads, senders);
 
     printf("ok: %" PRIu64 " rounds, capacity %" PRIu64 ", %" PRIu64 " senders: %" PRIu64
            " sends accepted (%" PRIu64 " after waiting over 10 us), %" PRIu64 " timed out\n",

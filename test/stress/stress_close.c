@@ -63,10 +63,7 @@ static int send_one(lc_tx *tx, stress_rng *rng, uint64_t id, uint64_t aux, stres
 static void *producer_main(void *arg)
 {
     uint64_t p = (uint64_t)(uintptr_t)arg;
-    for (;;) {
-        pthread_barrier_wait(&start);
-        if (round_no == UINT64_MAX)
-            return NULL;
+    while (stress_round_begins(&start, &round_no)) {
         lc_tx *tx = round_tx[p];
         stress_rng rng = stress_rng_for(p + 1, round_no);
         bool closed = false;
@@ -103,21 +100,17 @@ static void *producer_main(void *arg)
         lc_tx_drop(tx);
         pthread_barrier_wait(&finish);
     }
+    return NULL;
 }
 
 static void receive_one(stress_msg *m, uint64_t *last_seen)
 {
     CHECK_MSG(*m);
     CHECK(m->id < n_ids, "received id %" PRIu64 " that no send accepted (probe or range)", m->id);
-    CHECK(received[m->id] == 0, "id %" PRIu64 " received twice", m->id);
-    received[m->id] = 1;
     uint64_t p = m->id / per_producer;
     CHECK(m->aux == p, "id %" PRIu64 " carries producer %" PRIu64 ", expected %" PRIu64, m->id,
           m->aux, p);
-    CHECK(last_seen[p] == UINT64_MAX || m->id > last_seen[p],
-          "producer %" PRIu64 ": id %" PRIu64 " received after id %" PRIu64, p, m->id,
-          last_seen[p]);
-    last_seen[p] = m->id;
+    stress_take_once_in_order(received, last_seen, m->id, p);
 }
 
 static int recv_any(stress_msg *m)
@@ -174,8 +167,7 @@ int main(int argc, char **argv)
     pthread_barrier_init(&start, NULL, (unsigned)producers + 1);
     pthread_barrier_init(&finish, NULL, (unsigned)producers + 1);
     pthread_t threads[64];
-    for (uint64_t p = 0; p < producers; p++)
-        threads[p] = stress_spawn(producer_main, (void *)(uintptr_t)p);
+    stress_spawn_each(threads, producers, producer_main);
 
     static const uint64_t capacities[] = {0, 1, 4, 64};
     uint64_t *last_seen = malloc(producers * sizeof *last_seen);
@@ -197,8 +189,7 @@ int main(int argc, char **argv)
                          .drop = intrusive ? stress_drop_item : stress_drop_msg,
                          .drop_ctx = &drops};
         lc_tx *tx;
-        int rc = intrusive ? lc_channel_intrusive(&cfg, &tx, &rx)
-                           : lc_channel(sizeof(stress_msg), &cfg, &tx, &rx);
+        int rc = stress_channel(intrusive, &cfg, &tx, &rx);
         CHECK_RC(rc, LC_OK);
         round_tx[0] = tx;
         for (uint64_t p = 1; p < producers; p++) {
@@ -274,10 +265,7 @@ int main(int argc, char **argv)
         total_received += got;
         total_dropped += atomic_load(&drops.total);
     }
-    round_no = UINT64_MAX;
-    pthread_barrier_wait(&start);
-    for (uint64_t p = 0; p < producers; p++)
-        stress_join(threads[p]);
+    stress_end_rounds(&start, &round_no, threads, producers);
 
     printf("ok: %" PRIu64 " rounds; %" PRIu64 " accepted (%" PRIu64 " received, %" PRIu64
            " dropped), %" PRIu64 " sends got LC_CLOSED, %" PRIu64 " of them after waiting\n",

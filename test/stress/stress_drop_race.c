@@ -26,63 +26,20 @@ static uint64_t fail_every = 97; /* the allocator fails every n-th allocation; 0
 
 /* ---- the counting allocator ---- */
 
-#define BLOCK_MAGIC 0x6c617a796368616eu /* "lazychan" */
-#define FREED_MAGIC 0x6672656564626c6bu
-
-struct header { /* in front of every block: 16 bytes keep the block aligned for any type */
-    uint64_t magic;
-    uint64_t size;
-};
-
-struct counting {
-    atomic_int_fast64_t live_bytes, live_blocks;
-    atomic_uint_fast64_t allocs, failures, calls;
-    uint64_t fail_every;
-};
-
-static void *counting_alloc(void *ctx, size_t size)
-{
-    struct counting *c = ctx;
-    uint64_t n = atomic_fetch_add(&c->calls, 1) + 1;
-    if (c->fail_every && n % c->fail_every == 0) {
-        atomic_fetch_add(&c->failures, 1);
-        return NULL;
-    }
-    struct header *h = malloc(sizeof *h + size);
-    CHECK(h != NULL, "out of memory for %zu bytes", size);
-    h->magic = BLOCK_MAGIC;
-    h->size = size;
-    atomic_fetch_add(&c->live_bytes, (int_fast64_t)size);
-    atomic_fetch_add(&c->live_blocks, 1);
-    atomic_fetch_add(&c->allocs, 1);
-    return h + 1;
-}
-
 static void *channel_block;         /* this round's channel (the lc_tx pointer) */
 static _Thread_local bool on_receiver; /* the main thread is the receiver */
 static atomic_uint_fast64_t freed_by_sender; /* rounds where a sender's drop freed the channel */
 
-static void counting_free(void *ctx, void *ptr, size_t size)
+static void note_free(void *ptr)
 {
-    struct counting *c = ctx;
-    CHECK(ptr != NULL, "free of NULL (size %zu)", size);
-    struct header *h = (struct header *)ptr - 1;
-    CHECK(h->magic == BLOCK_MAGIC, "free of %p (size %zu): %s", ptr, size,
-          h->magic == FREED_MAGIC ? "freed twice" : "not a block of this allocator");
-    CHECK(h->size == size, "free of %p with size %zu, but it was allocated with size %" PRIu64,
-          ptr, size, h->size);
     if (ptr == channel_block && !on_receiver)
         atomic_fetch_add(&freed_by_sender, 1);
-    h->magic = FREED_MAGIC;
-    atomic_fetch_sub(&c->live_bytes, (int_fast64_t)size);
-    atomic_fetch_sub(&c->live_blocks, 1);
-    free(h);
 }
 
 /* ---- one round ---- */
 
-static struct counting mem;
-static const lc_allocator allocator = {counting_alloc, counting_free, &mem};
+static stress_counting mem = {.on_free = note_free};
+static const lc_allocator allocator = STRESS_COUNTING_ALLOCATOR(&mem);
 static stress_tally drops;
 static int8_t *status;          /* per id: what its send finally returned */
 static unsigned char *received; /* per id; the receiver only */
@@ -101,30 +58,13 @@ enum { NOT_SENT = 1 };
 
 static int send_one(lc_tx *tx, stress_rng *rng, uint64_t id, uint64_t s, bool may_block)
 {
-    if (intrusive) {
-        stress_item *it = &items[id];
-        stress_make_item(it, id, s);
-        return may_block && stress_below(rng, 2) ? lc_send_node(tx, &it->node)
-                                                 : lc_try_send_node(tx, &it->node);
-    }
-    stress_msg m = stress_make_msg(id, s);
-    switch (may_block ? stress_below(rng, 3) : 1) {
-    case 0:
-        return lc_send(tx, &m);
-    case 1:
-        return lc_try_send(tx, &m);
-    default:
-        return lc_send_timeout(tx, &m, stress_below(rng, 50000));
-    }
+    return stress_send_any(tx, rng, intrusive ? &items[id] : NULL, id, s, may_block, 50000);
 }
 
 static void *sender_main(void *arg)
 {
     uint64_t s = (uint64_t)(uintptr_t)arg;
-    for (;;) {
-        pthread_barrier_wait(&start);
-        if (round_no == UINT64_MAX)
-            return NULL;
+    while (stress_round_begins(&start, &round_no)) {
         lc_tx *tx = round_tx[s];
         stress_rng rng = stress_rng_for(s + 1, round_no);
         /* Senders first: never wait for room (the receiver does not receive until they are
@@ -151,6 +91,7 @@ static void *sender_main(void *arg)
         atomic_fetch_add(&round_senders_done, 1);
         pthread_barrier_wait(&finish);
     }
+    return NULL;
 }
 
 static void receive_one(const stress_msg *m)
@@ -219,8 +160,7 @@ int main(int argc, char **argv)
     pthread_barrier_init(&start, NULL, (unsigned)senders + 1);
     pthread_barrier_init(&finish, NULL, (unsigned)senders + 1);
     pthread_t threads[64];
-    for (uint64_t s = 0; s < senders; s++)
-        threads[s] = stress_spawn(sender_main, (void *)(uintptr_t)s);
+    stress_spawn_each(threads, senders, sender_main);
 
     static const uint64_t capacities[] = {0, 0, 1, 3, 16};
     uint64_t accepted_all = 0, dropped_all = 0, received_all = 0, per_order[4] = {0};
@@ -242,8 +182,7 @@ int main(int argc, char **argv)
                          .drop_ctx = &drops};
         lc_tx *tx;
         int rc;
-        while ((rc = intrusive ? lc_channel_intrusive(&cfg, &tx, &rx)
-                               : lc_channel(sizeof(stress_msg), &cfg, &tx, &rx)) == LC_NOMEM)
+        while ((rc = stress_channel(intrusive, &cfg, &tx, &rx)) == LC_NOMEM)
             CHECK_EQ(atomic_load(&mem.live_blocks), 0); /* a failed creation keeps nothing */
         CHECK_RC(rc, LC_OK);
         channel_block = tx;
@@ -313,10 +252,7 @@ int main(int argc, char **argv)
         dropped_all += dropped;
         received_all += got;
     }
-    round_no = UINT64_MAX;
-    pthread_barrier_wait(&start);
-    for (uint64_t s = 0; s < senders; s++)
-        stress_join(threads[s]);
+    stress_end_rounds(&start, &round_no, threads, senders);
 
     printf("ok: %" PRIu64 " rounds (rx first %" PRIu64 ", tx first %" PRIu64 ", racy %" PRIu64
            "): %" PRIu64 " accepted = %" PRIu64 " received + %" PRIu64 " dropped; %" PRIu64

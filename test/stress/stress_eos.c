@@ -30,10 +30,7 @@ static pthread_barrier_t start, finish, drop_together;
 static void *sender_main(void *arg)
 {
     uint64_t s = (uint64_t)(uintptr_t)arg;
-    for (;;) {
-        pthread_barrier_wait(&start);
-        if (round_no == UINT64_MAX)
-            return NULL;
+    while (stress_round_begins(&start, &round_no)) {
         stress_rng rng = stress_rng_for(s + 1, round_no);
         uint64_t n = stress_below(&rng, max_messages + 1);
         for (uint64_t k = 0; k < n; k++) {
@@ -63,6 +60,7 @@ static void *sender_main(void *arg)
         lc_tx_drop(round_tx[s]);
         pthread_barrier_wait(&finish);
     }
+    return NULL;
 }
 
 /* The poll receiver's waker: a semaphore. */
@@ -131,8 +129,7 @@ int main(int argc, char **argv)
     pthread_barrier_init(&finish, NULL, (unsigned)senders + 1);
     pthread_barrier_init(&drop_together, NULL, (unsigned)senders);
     pthread_t threads[64];
-    for (uint64_t s = 0; s < senders; s++)
-        threads[s] = stress_spawn(sender_main, (void *)(uintptr_t)s);
+    stress_spawn_each(threads, senders, sender_main);
 
     stress_tally drops;
     stress_tally_init(&drops, senders);
@@ -195,10 +192,7 @@ int main(int argc, char **argv)
         while (sem_trywait(&woken) == 0) {
         }
     }
-    round_no = UINT64_MAX;
-    pthread_barrier_wait(&start);
-    for (uint64_t s = 0; s < senders; s++)
-        stress_join(threads[s]);
+    stress_end_rounds(&start, &round_no, threads, senders);
 
     printf("ok: %" PRIu64 " rounds (recv %" PRIu64 ", timeout %" PRIu64 ", poll %" PRIu64
            "), %" PRIu64 " messages, %" PRIu64 " poll wakes\n",

@@ -89,10 +89,7 @@ static void sample(void)
 static void *sampler_main(void *arg)
 {
     (void)arg;
-    for (;;) {
-        pthread_barrier_wait(&round_start);
-        if (round_no == UINT64_MAX)
-            return NULL;
+    while (stress_round_begins(&round_start, &round_no)) {
         unsigned n = 0;
         while (atomic_load_explicit(&sampling, memory_order_relaxed)) {
             sample();
@@ -101,34 +98,18 @@ static void *sampler_main(void *arg)
         }
         pthread_barrier_wait(&round_end);
     }
+    return NULL;
 }
 
 static int send_one(lc_tx *tx, stress_rng *rng, uint64_t id, uint64_t p)
 {
-    if (intrusive) {
-        stress_item *it = &items[id];
-        stress_make_item(it, id, p);
-        return stress_below(rng, 2) ? lc_send_node(tx, &it->node)
-                                    : lc_try_send_node(tx, &it->node);
-    }
-    stress_msg m = stress_make_msg(id, p);
-    switch (stress_below(rng, 3)) {
-    case 0:
-        return lc_send(tx, &m);
-    case 1:
-        return lc_try_send(tx, &m);
-    default:
-        return lc_send_timeout(tx, &m, stress_below(rng, 100000));
-    }
+    return stress_send_any(tx, rng, intrusive ? &items[id] : NULL, id, p, true, 100000);
 }
 
 static void *producer_main(void *arg)
 {
     uint64_t p = (uint64_t)(uintptr_t)arg;
-    for (;;) {
-        pthread_barrier_wait(&round_start);
-        if (round_no == UINT64_MAX)
-            return NULL;
+    while (stress_round_begins(&round_start, &round_no)) {
         stress_rng rng = stress_rng_for(p + 1, round_no);
         lc_tx *tx = prod_tx[p];
         lc_tx *extra[4];
@@ -172,6 +153,7 @@ static void *producer_main(void *arg)
         }
         pthread_barrier_wait(&round_end);
     }
+    return NULL;
 }
 
 /* ---- the receiver ---- */
@@ -187,12 +169,7 @@ static void take(const stress_msg *m)
     CHECK_MSG(*m);
     CHECK(m->id < producers * quota && m->aux == m->id / quota, "received id %" PRIu64
           " aux %" PRIu64 " that no producer sent", m->id, m->aux);
-    CHECK(!received[m->id], "id %" PRIu64 " received twice", m->id);
-    received[m->id] = 1;
-    CHECK(last_seen[m->aux] == UINT64_MAX || m->id > last_seen[m->aux],
-          "producer %" PRIu64 ": id %" PRIu64 " after id %" PRIu64, m->aux, m->id,
-          last_seen[m->aux]);
-    last_seen[m->aux] = m->id;
+    stress_take_once_in_order(received, last_seen, m->id, m->aux);
 }
 
 /* One receive, counted around the call. may_block: a message is surely coming. Returns how many
@@ -291,8 +268,7 @@ int main(int argc, char **argv)
     pthread_barrier_init(&round_end, NULL, parties);
     pthread_barrier_init(&phase_gate, NULL, (unsigned)producers + 1);
     pthread_t threads[MAX_PRODUCERS + MAX_SAMPLERS];
-    for (uint64_t p = 0; p < producers; p++)
-        threads[p] = stress_spawn(producer_main, (void *)(uintptr_t)p);
+    stress_spawn_each(threads, producers, producer_main);
     for (uint64_t s = 0; s < samplers; s++)
         threads[producers + s] = stress_spawn(sampler_main, NULL);
 
@@ -308,9 +284,7 @@ int main(int argc, char **argv)
             last_seen[p] = UINT64_MAX;
         lc_config cfg = {.capacity = capacity};
         lc_tx *tx;
-        CHECK_RC(intrusive ? lc_channel_intrusive(&cfg, &tx, &rx)
-                           : lc_channel(sizeof(stress_msg), &cfg, &tx, &rx),
-                 LC_OK);
+        CHECK_RC(stress_channel(intrusive, &cfg, &tx, &rx), LC_OK);
         for (uint64_t p = 0; p < producers; p++) {
             prod_tx[p] = lc_tx_clone(tx);
             CHECK(prod_tx[p] != NULL, "lc_tx_clone returned NULL");
@@ -355,10 +329,7 @@ int main(int argc, char **argv)
         CHECK_RC(intrusive ? lc_recv_node(rx, &node) : lc_recv(rx, &m), LC_CLOSED);
         lc_rx_drop(rx);
     }
-    round_no = UINT64_MAX;
-    pthread_barrier_wait(&round_start);
-    for (uint64_t t = 0; t < producers + samplers; t++)
-        stress_join(threads[t]);
+    stress_end_rounds(&round_start, &round_no, threads, producers + samplers);
     printf("ok: %" PRIu64 " rounds, %" PRIu64 " producers, %" PRIu64 " messages: %" PRIu64
            " samples within bounds (%" PRIu64 " with the bounds equal), %" PRIu64
            " exact checks at rest\n",

@@ -129,8 +129,7 @@ int main(int argc, char **argv)
     lc_config cfg = {.capacity = capacity, .drop = intrusive ? stress_drop_item : stress_drop_msg,
                      .drop_ctx = &drops};
     lc_tx *tx;
-    int rc = intrusive ? lc_channel_intrusive(&cfg, &tx, &rx)
-                       : lc_channel(sizeof(stress_msg), &cfg, &tx, &rx);
+    int rc = stress_channel(intrusive, &cfg, &tx, &rx);
     CHECK_RC(rc, LC_OK);
     if (intrusive) {
         items = calloc(expected, sizeof *items);

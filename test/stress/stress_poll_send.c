@@ -221,10 +221,7 @@ static int send_blocking(struct producer *pr, lc_tx *tx, const stress_msg *m, st
 static void *producer_main(void *arg)
 {
     struct producer *pr = arg;
-    for (;;) {
-        pthread_barrier_wait(&start);
-        if (round_no == UINT64_MAX)
-            return NULL;
+    while (stress_round_begins(&start, &round_no)) {
         lc_tx *tx = round_tx[pr->id];
         stress_rng rng = stress_rng_for(pr->id + 1, round_no);
         for (uint64_t k = 0; k < per_producer; k++) {
@@ -258,6 +255,7 @@ static void *producer_main(void *arg)
         lc_tx_drop(tx);
         pthread_barrier_wait(&finish);
     }
+    return NULL;
 }
 
 static void hang_report(FILE *f)
@@ -302,12 +300,7 @@ static void take(struct tally *t, const stress_msg *m)
     CHECK(!t->end_seen, "id %" PRIu64 " arrived after the end marker", m->id);
     CHECK(m->id < n_ids && m->aux < producers && m->id / per_producer == m->aux,
           "id %" PRIu64 " (producer %" PRIu64 ") out of range", m->id, m->aux);
-    CHECK(!received[m->id], "id %" PRIu64 " received twice", m->id);
-    received[m->id] = 1;
-    CHECK(t->last[m->aux] == UINT64_MAX || m->id > t->last[m->aux],
-          "producer %" PRIu64 ": id %" PRIu64 " arrived after id %" PRIu64, m->aux, m->id,
-          t->last[m->aux]);
-    t->last[m->aux] = m->id;
+    stress_take_once_in_order(received, t->last, m->id, m->aux);
 }
 
 static void check_room(const struct tally *t)
@@ -586,10 +579,7 @@ int main(int argc, char **argv)
         total_got += t.got - t.end_seen;
         total_dropped += atomic_load(&drops.total) - stress_tally_get(&drops, n_ids);
     }
-    round_no = UINT64_MAX;
-    pthread_barrier_wait(&start);
-    for (uint64_t p = 0; p < producers; p++)
-        stress_join(threads[p]);
+    stress_end_rounds(&start, &round_no, threads, producers);
     uint64_t elapsed = stress_now_ns() - start_ns;
 
     uint64_t pending = 0, woken = 0, cancels[3] = {0}, giveups = 0, retries = 0, repolls = 0;

@@ -125,48 +125,12 @@ static void push_window(void)
 
 /* ---- a counting allocator ---- */
 
-#define BLOCK_MAGIC 0x77696e646f77u
-#define FREED_MAGIC 0x66726565642121u
-
-struct block { /* in front of each block: 16 bytes keep the block aligned for any type */
-    uint64_t magic;
-    uint64_t size;
-};
-
-static atomic_int_fast64_t live_bytes, live_blocks;
-
-static void *count_alloc(void *ctx, size_t size)
-{
-    (void)ctx;
-    struct block *b = malloc(sizeof *b + size);
-    CHECK(b != NULL, "out of memory for %zu bytes", size);
-    b->magic = BLOCK_MAGIC;
-    b->size = size;
-    atomic_fetch_add(&live_bytes, (int_fast64_t)size);
-    atomic_fetch_add(&live_blocks, 1);
-    return b + 1;
-}
-
-static void count_free(void *ctx, void *ptr, size_t size)
-{
-    (void)ctx;
-    CHECK(ptr != NULL, "free of NULL (size %zu)", size);
-    struct block *b = (struct block *)ptr - 1;
-    CHECK(b->magic == BLOCK_MAGIC, "free of %p (size %zu): %s", ptr, size,
-          b->magic == FREED_MAGIC ? "freed twice" : "not one of our blocks");
-    CHECK(b->size == size, "free of %p with size %zu, allocated with %" PRIu64, ptr, size,
-          b->size);
-    b->magic = FREED_MAGIC;
-    atomic_fetch_sub(&live_bytes, (int_fast64_t)size);
-    atomic_fetch_sub(&live_blocks, 1);
-    free(b);
-}
-
-static const lc_allocator counting = {count_alloc, count_free, NULL};
+static stress_counting mem;
+static const lc_allocator counting = STRESS_COUNTING_ALLOCATOR(&mem);
 
 static void check_nothing_live(const char *when)
 {
-    int_fast64_t bytes = atomic_load(&live_bytes), blocks = atomic_load(&live_blocks);
+    int_fast64_t bytes = atomic_load(&mem.live_bytes), blocks = atomic_load(&mem.live_blocks);
     CHECK(bytes == 0 && blocks == 0,
           "%s: expected every handle gone and nothing allocated, saw %" PRIdFAST64
           " bytes in %" PRIdFAST64 " blocks live",
@@ -523,9 +487,7 @@ static void scenario(uint64_t round)
     lc_config cfg = {.capacity = capacity,
                      .allocator = &counting,
                      .drop = scen_intrusive ? scen_drop_node : scen_drop_copy};
-    CHECK_RC(scen_intrusive ? lc_channel_intrusive(&cfg, &s.tx, &s.rx)
-                            : lc_channel(sizeof(stress_msg), &cfg, &s.tx, &s.rx),
-             LC_OK);
+    CHECK_RC(stress_channel(scen_intrusive, &cfg, &s.tx, &s.rx), LC_OK);
     lc_mux *mux = NULL;
     if (mux_kind) {
         CHECK_RC(lc_mux_new(&counting, &mux), LC_OK);
@@ -737,10 +699,7 @@ static void plan_stretch(stress_rng *rng, uint64_t max_sleep_ns)
 static void *storm_producer(void *arg)
 {
     uint64_t p = (uint64_t)(uintptr_t)arg;
-    for (;;) {
-        pthread_barrier_wait(&storm_start);
-        if (storm_round == UINT64_MAX)
-            return NULL;
+    while (stress_round_begins(&storm_start, &storm_round)) {
         stress_rng rng = stress_rng_for(p + 1, storm_round);
         lc_tx *tx = storm_tx[p];
         for (uint64_t k = 0; k < messages; k++) {
@@ -784,6 +743,7 @@ static void *storm_producer(void *arg)
         lc_tx_drop(tx);
         pthread_barrier_wait(&storm_finish);
     }
+    return NULL;
 }
 
 static atomic_bool storm_woken;
@@ -853,9 +813,7 @@ static void storm(uint64_t round, uint64_t *totals)
                      .drop = storm_intrusive ? stress_drop_item : stress_drop_msg,
                      .drop_ctx = &storm_drops};
     lc_tx *tx;
-    CHECK_RC(storm_intrusive ? lc_channel_intrusive(&cfg, &tx, &storm_rx)
-                             : lc_channel(sizeof(stress_msg), &cfg, &tx, &storm_rx),
-             LC_OK);
+    CHECK_RC(stress_channel(storm_intrusive, &cfg, &tx, &storm_rx), LC_OK);
     storm_tx[0] = tx;
     for (uint64_t p = 1; p < producers; p++) {
         storm_tx[p] = lc_tx_clone(tx);
@@ -902,12 +860,7 @@ static void storm(uint64_t round, uint64_t *totals)
         CHECK_MSG(m);
         CHECK(m.id < n_ids && m.aux == m.id / messages, "received id %" PRIu64 " aux %" PRIu64
               " that no producer sent", m.id, m.aux);
-        CHECK(storm_recvd[m.id] == 0, "id %" PRIu64 " received twice", m.id);
-        storm_recvd[m.id] = 1;
-        CHECK(last[m.aux] == UINT64_MAX || m.id > last[m.aux],
-              "producer %" PRIu64 ": id %" PRIu64 " received after id %" PRIu64, m.aux, m.id,
-              last[m.aux]);
-        last[m.aux] = m.id;
+        stress_take_once_in_order(storm_recvd, last, m.id, m.aux);
         got++;
         stress_progress(round * 1000000 + got);
     }
@@ -942,7 +895,7 @@ static void storm(uint64_t round, uint64_t *totals)
 
 static void hang_report(FILE *f)
 {
-    int_fast64_t bytes = atomic_load(&live_bytes);
+    int_fast64_t bytes = atomic_load(&mem.live_bytes);
     fprintf(f, "  %" PRIdFAST64 " bytes live; storm channel %s, capacity %" PRIu64 "\n", bytes,
             storm_rx ? "open" : "not open", storm_capacity);
 }
@@ -981,8 +934,7 @@ int main(int argc, char **argv)
     pthread_barrier_init(&storm_start, NULL, (unsigned)producers + 1);
     pthread_barrier_init(&storm_finish, NULL, (unsigned)producers + 1);
     pthread_t threads[64];
-    for (uint64_t p = 0; p < producers; p++)
-        threads[p] = stress_spawn(storm_producer, (void *)(uintptr_t)p);
+    stress_spawn_each(threads, producers, storm_producer);
 
     uint64_t totals[6] = {0};
     uint64_t t0 = stress_now_ns();
@@ -991,10 +943,7 @@ int main(int argc, char **argv)
         scenario(r);
         storm(r, totals);
     }
-    storm_round = UINT64_MAX;
-    pthread_barrier_wait(&storm_start);
-    for (uint64_t p = 0; p < producers; p++)
-        stress_join(threads[p]);
+    stress_end_rounds(&storm_start, &storm_round, threads, producers);
     lc__test_push_window = NULL;
 
     printf("ok: %" PRIu64 " rounds in %.3f s; scenarios:", rounds,

@@ -324,6 +324,17 @@ static void check_still_waiting(struct waiter *w, const char *when)
               kind_names[w->kind]);
 }
 
+/* Sends filler id (aux 0) without waiting, in the round's mode. */
+static int try_send_filler(lc_tx *tx, uint64_t id)
+{
+    if (intrusive) {
+        stress_make_item(&items[id], id, 0);
+        return lc_try_send_node(tx, &items[id].node);
+    }
+    stress_msg m = stress_make_msg(id, 0);
+    return lc_try_send(tx, &m);
+}
+
 enum { END_DRAIN, END_CLOSE, END_DROP };
 static uint64_t totals[8]; /* served, closed out, gave up, batches, rounds by end (3) */
 
@@ -338,22 +349,12 @@ static void round_run(uint64_t round)
                      .drop = intrusive ? stress_drop_item : stress_drop_msg,
                      .drop_ctx = &drops};
     lc_tx *tx;
-    CHECK_RC(intrusive ? lc_channel_intrusive(&cfg, &tx, &rx)
-                       : lc_channel(sizeof(stress_msg), &cfg, &tx, &rx),
-             LC_OK);
+    CHECK_RC(stress_channel(intrusive, &cfg, &tx, &rx), LC_OK);
 
     /* Fill it. */
     struct expect e = {0};
     for (uint64_t id = 0; id < capacity; id++) {
-        int rc;
-        if (intrusive) {
-            stress_make_item(&items[id], id, 0);
-            rc = lc_try_send_node(tx, &items[id].node);
-        } else {
-            stress_msg m = stress_make_msg(id, 0);
-            rc = lc_try_send(tx, &m);
-        }
-        CHECK_RC(rc, LC_OK);
+        CHECK_RC(try_send_filler(tx, id), LC_OK);
         expect_push(&e, id, false);
     }
     check_full(tx, capacity, "filled");
@@ -492,14 +493,7 @@ static void round_run(uint64_t round)
         CHECK_EQ(lc_rx_len(rx), 0);
         /* The capacity is exact again (the fillers' ids, received long ago, serve again). */
         for (uint64_t id = 0; id < capacity; id++) {
-            int rc;
-            if (intrusive) {
-                stress_make_item(&items[id], id, 0);
-                rc = lc_try_send_node(tx, &items[id].node);
-            } else {
-                stress_msg m = stress_make_msg(id, 0);
-                rc = lc_try_send(tx, &m);
-            }
+            int rc = try_send_filler(tx, id);
             CHECK(rc == LC_OK, "after the round, send %" PRIu64 " of capacity %" PRIu64
                   " failed: %d (%s)", id + 1, capacity, rc, lc_strerror(rc));
         }

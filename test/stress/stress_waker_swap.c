@@ -122,10 +122,7 @@ static atomic_uint_fast64_t wake_calls;
 static void *producer_main(void *arg)
 {
     uint64_t p = (uint64_t)(uintptr_t)arg;
-    for (;;) {
-        pthread_barrier_wait(&round_start);
-        if (round_no == UINT64_MAX)
-            return NULL;
+    while (stress_round_begins(&round_start, &round_no)) {
         stress_rng rng = stress_rng_for(p + 1, round_no);
         for (uint64_t k = 0; k < quota; k++) {
             switch (stress_below(&rng, 16)) {
@@ -168,6 +165,7 @@ static void *producer_main(void *arg)
         atomic_fetch_add(&drops_done, 1);
         pthread_barrier_wait(&round_end);
     }
+    return NULL;
 }
 
 /* ---- the receiver ---- */
@@ -182,14 +180,20 @@ static void take(const stress_msg *m)
     CHECK_MSG(*m);
     CHECK(m->id < producers * quota && m->aux == m->id / quota, "received id %" PRIu64
           " that no producer sent", m->id);
-    CHECK(!received[m->id], "id %" PRIu64 " received twice", m->id);
-    received[m->id] = 1;
-    CHECK(last_seen[m->aux] == UINT64_MAX || m->id > last_seen[m->aux],
-          "producer %" PRIu64 ": id %" PRIu64 " after id %" PRIu64, m->aux, m->id,
-          last_seen[m->aux]);
-    last_seen[m->aux] = m->id;
+    stress_take_once_in_order(received, last_seen, m->id, m->aux);
     got++;
     stress_progress(round_no * 10000000 + got);
+}
+
+/* What a receive call returned: a message is taken; at LC_CLOSED returns true; anything else
+ * must be `other`. */
+static bool took(int rc, const stress_msg *m, int other)
+{
+    if (rc == LC_OK)
+        take(m);
+    else if (rc != LC_CLOSED)
+        CHECK_RC(rc, other);
+    return rc == LC_CLOSED;
 }
 
 /* The counters before a receive call, for the quiet-call check after it. */
@@ -293,8 +297,7 @@ int main(int argc, char **argv)
     pthread_barrier_init(&round_start, NULL, (unsigned)producers + 1);
     pthread_barrier_init(&round_end, NULL, (unsigned)producers + 1);
     pthread_t threads[MAX_PRODUCERS];
-    for (uint64_t p = 0; p < producers; p++)
-        threads[p] = stress_spawn(producer_main, (void *)(uintptr_t)p);
+    stress_spawn_each(threads, producers, producer_main);
 
     uint64_t total_accepted = 0, drop_rounds = 0;
     for (round_no = 0; round_no < rounds; round_no++) {
@@ -339,12 +342,8 @@ int main(int argc, char **argv)
                 int rc = lc_try_recv(rx, &m);
                 after_call(&b, rc, "lc_try_recv");
                 stats[7]++;
-                if (rc == LC_OK)
-                    take(&m);
-                else if (rc == LC_CLOSED)
+                if (took(rc, &m, LC_EMPTY))
                     break;
-                else
-                    CHECK_RC(rc, LC_EMPTY);
             }
             int rc = poll_once(&m, &r);
             if (rc == LC_OK) {
@@ -409,12 +408,7 @@ int main(int argc, char **argv)
                 rc = lc_try_recv(rx, &m);
                 after_call(&b, rc, "lc_try_recv");
                 stats[7]++;
-                if (rc == LC_OK)
-                    take(&m);
-                else if (rc == LC_CLOSED)
-                    closed = true;
-                else
-                    CHECK_RC(rc, LC_EMPTY);
+                closed = took(rc, &m, LC_EMPTY);
                 break;
             }
             default: {
@@ -424,12 +418,7 @@ int main(int argc, char **argv)
                 after_call(&b, rc, "lc_recv_timeout");
                 forget_held();
                 stats[4]++;
-                if (rc == LC_OK)
-                    take(&m);
-                else if (rc == LC_CLOSED)
-                    closed = true;
-                else
-                    CHECK_RC(rc, LC_TIMEDOUT);
+                closed = took(rc, &m, LC_TIMEDOUT);
                 break;
             }
             }
@@ -449,10 +438,7 @@ int main(int argc, char **argv)
         }
         total_accepted += acc;
     }
-    round_no = UINT64_MAX;
-    pthread_barrier_wait(&round_start);
-    for (uint64_t p = 0; p < producers; p++)
-        stress_join(threads[p]);
+    stress_end_rounds(&round_start, &round_no, threads, producers);
     printf("ok: %" PRIu64 " rounds (%" PRIu64 " ended by lc_rx_drop), %" PRIu64
            " messages accepted; %" PRIu64 " polls, %" PRIu64 " LC_PENDING: %" PRIu64
            " waited for the call, %" PRIu64 " replaced by the next poll, %" PRIu64
