@@ -707,6 +707,38 @@ static int full_join(struct full *s, struct full_job *j, const char *what)
 
 /* ---- lc_poll_send whose allocation fails once its slot was granted ---- */
 
+/* A lc_poll_send of the next message in sequence: its message, wait record and counting waker. */
+struct full_poll {
+    uint64_t seq;
+    unsigned char buf[FULL_MSG];
+    lc_send_wait wait;
+    struct wake_count wc;
+};
+
+static void full_poll_init(struct full *s, struct full_poll *pw)
+{
+    pw->seq = full_seq(s);
+    msg_fill(pw->buf, FULL_MSG, pw->seq);
+    pw->wait = (lc_send_wait){0};
+    wake_count_init(&pw->wc);
+}
+
+static int full_poll_send(struct full_poll *pw, lc_tx *tx)
+{
+    return lc_poll_send(tx, pw->buf, &pw->wait, &pw->wc.waker);
+}
+
+/* full_nomem for a lc_poll_send of pw: a failed one leaves its message as it was. */
+static bool full_poll_nomem(struct full *s, const struct before *b, const struct full_poll *pw,
+                            int rc, const char *what)
+{
+    if (!full_nomem(s, b, rc, what))
+        return false;
+    cr_assert(msg_check(pw->buf, FULL_MSG, pw->seq),
+              "k=%zu: a failed lc_poll_send changed the message", s->k);
+    return true;
+}
+
 /* A is full, a lc_poll_send waits first and a blocked lc_send second. A receive grants the slot to
  * the wait; if its allocation fails, the slot must go on to the blocked sender. Makes 4
  * allocations: two to fill A, the poll's node and the blocked sender's. */
@@ -717,14 +749,10 @@ static void full_poll_after_grant(struct full *s)
     full_send(s, a, a->tx, F_TRY);
     full_refused(s, a);
 
-    uint64_t seq = full_seq(s);
-    unsigned char buf[FULL_MSG];
-    msg_fill(buf, FULL_MSG, seq);
-    lc_send_wait wait = {0};
-    struct wake_count wc;
-    wake_count_init(&wc);
+    struct full_poll pw;
+    full_poll_init(s, &pw);
     struct before b = full_before(s);
-    cr_assert_eq(lc_poll_send(a->tx, buf, &wait, &wc.waker), LC_PENDING, "k=%zu", s->k);
+    cr_assert_eq(full_poll_send(&pw, a->tx), LC_PENDING, "k=%zu", s->k);
     full_no_alloc(s, &b, "a pending lc_poll_send");
 
     struct full_job job = {.w = {.tx = a->tx}};
@@ -734,14 +762,12 @@ static void full_poll_after_grant(struct full *s)
     cr_assert(worker_wait_blocked(&job.w), "k=%zu: lc_send did not wait on the full channel", s->k);
 
     full_recv(s, a); /* grants the slot to the pending wait */
-    cr_assert_eq(wake_calls(&wc), 1, "k=%zu: the granted wait was not woken", s->k);
+    cr_assert_eq(wake_calls(&pw.wc), 1, "k=%zu: the granted wait was not woken", s->k);
     cr_assert(!atomic_load(&job.w.done), "k=%zu: the blocked sender overtook the wait", s->k);
 
     b = full_before(s);
-    int rc = lc_poll_send(a->tx, buf, &wait, &wc.waker);
-    if (full_nomem(s, &b, rc, "lc_poll_send with a granted slot")) {
-        cr_assert(msg_check(buf, FULL_MSG, seq), "k=%zu: a failed lc_poll_send changed the message",
-                  s->k);
+    int rc = full_poll_send(&pw, a->tx);
+    if (full_poll_nomem(s, &b, &pw, rc, "lc_poll_send with a granted slot")) {
         rc = full_join(s, &job, "the sender behind a failed lc_poll_send");
         cr_assert_eq(rc, LC_OK, "k=%zu: the sender behind a failed lc_poll_send returned %d", s->k, rc);
         model_push(s, a, job_seq);
@@ -749,19 +775,19 @@ static void full_poll_after_grant(struct full *s)
         full_check_live(s, "a failed lc_poll_send");
         /* The record is idle again: the retry waits for the next slot. */
         b = full_before(s);
-        cr_assert_eq(lc_poll_send(a->tx, buf, &wait, &wc.waker), LC_PENDING, "k=%zu", s->k);
+        cr_assert_eq(full_poll_send(&pw, a->tx), LC_PENDING, "k=%zu", s->k);
         full_no_alloc(s, &b, "a pending lc_poll_send");
         full_recv(s, a);
-        cr_assert_eq(wake_calls(&wc), 2, "k=%zu: the retried wait was not woken", s->k);
+        cr_assert_eq(wake_calls(&pw.wc), 2, "k=%zu: the retried wait was not woken", s->k);
         b = full_before(s);
-        rc = lc_poll_send(a->tx, buf, &wait, &wc.waker);
+        rc = full_poll_send(&pw, a->tx);
         cr_assert_neq(rc, LC_NOMEM, "k=%zu: lc_poll_send failed twice", s->k);
         cr_assert_eq(rc, LC_OK, "k=%zu: the retried lc_poll_send returned %d", s->k, rc);
         full_one_alloc(s, &b, "lc_poll_send");
-        model_push(s, a, seq);
+        model_push(s, a, pw.seq);
     } else {
         cr_assert_eq(rc, LC_OK, "k=%zu: lc_poll_send with a granted slot returned %d", s->k, rc);
-        model_push(s, a, seq);
+        model_push(s, a, pw.seq);
         cr_assert(!atomic_load(&job.w.done), "k=%zu: the blocked sender went on without a slot", s->k);
         /* Now the blocked sender gets a slot, and makes its allocation on its own thread. */
         b = full_before(s);
@@ -793,15 +819,11 @@ static void full_poll_after_close(struct full *s)
     full_send(s, a, a->tx, F_TRY);
     full_send(s, a, a->tx, F_TRY);
 
-    uint64_t seq = full_seq(s);
-    unsigned char buf[FULL_MSG];
-    msg_fill(buf, FULL_MSG, seq);
-    lc_send_wait wait = {0};
-    struct wake_count wc;
-    wake_count_init(&wc);
-    cr_assert_eq(lc_poll_send(a->tx, buf, &wait, &wc.waker), LC_PENDING, "k=%zu", s->k);
+    struct full_poll pw;
+    full_poll_init(s, &pw);
+    cr_assert_eq(full_poll_send(&pw, a->tx), LC_PENDING, "k=%zu", s->k);
     full_recv(s, a); /* grants the slot */
-    cr_assert_eq(wake_calls(&wc), 1, "k=%zu", s->k);
+    cr_assert_eq(wake_calls(&pw.wc), 1, "k=%zu", s->k);
     full_recv(s, a);
     cr_assert_eq(lc_rx_len(a->rx), 1, "k=%zu: the granted slot is not counted", s->k);
     lc_rx_close(a->rx);
@@ -813,21 +835,19 @@ static void full_poll_after_close(struct full *s)
     cr_assert(worker_wait_blocked(&job.w), "k=%zu: lc_recv did not wait for the granted slot", s->k);
 
     struct before b = full_before(s);
-    int rc = lc_poll_send(a->tx, buf, &wait, &wc.waker);
-    if (full_nomem(s, &b, rc, "lc_poll_send with a slot granted before the close")) {
-        cr_assert(msg_check(buf, FULL_MSG, seq), "k=%zu: a failed lc_poll_send changed the message",
-                  s->k);
+    int rc = full_poll_send(&pw, a->tx);
+    if (full_poll_nomem(s, &b, &pw, rc, "lc_poll_send with a slot granted before the close")) {
         rc = full_join(s, &job, "lc_recv on a closed channel whose last slot was given back");
         cr_assert_eq(rc, LC_CLOSED, "k=%zu: lc_recv returned %d, expected LC_CLOSED", s->k, rc);
         /* The retry finds the channel closed: the message was never accepted. */
         b = full_before(s);
-        rc = lc_poll_send(a->tx, buf, &wait, &wc.waker);
+        rc = full_poll_send(&pw, a->tx);
         full_no_alloc(s, &b, "lc_poll_send on a closed channel");
         cr_assert_eq(rc, LC_CLOSED, "k=%zu: the retried lc_poll_send returned %d", s->k, rc);
         s->lost_sends++;
     } else {
         cr_assert_eq(rc, LC_OK, "k=%zu: lc_poll_send with a granted slot returned %d", s->k, rc);
-        model_push(s, a, seq);
+        model_push(s, a, pw.seq);
         rc = full_join(s, &job, "lc_recv of the granted slot's message");
         cr_assert_eq(rc, LC_OK, "k=%zu: lc_recv returned %d", s->k, rc);
         full_got(s, a, job.buf);
@@ -835,7 +855,7 @@ static void full_poll_after_close(struct full *s)
     unsigned char out[FULL_MSG];
     cr_assert_eq(lc_try_recv(a->rx, out), LC_CLOSED, "k=%zu", s->k);
     b = full_before(s);
-    cr_assert_eq(lc_try_send(a->tx, buf), LC_CLOSED, "k=%zu", s->k);
+    cr_assert_eq(lc_try_send(a->tx, pw.buf), LC_CLOSED, "k=%zu", s->k);
     full_no_alloc(s, &b, "lc_try_send on a closed channel");
     full_check_live(s, "lc_poll_send with a slot granted before the close");
 }
