@@ -7,10 +7,11 @@
 #   src/model.sh [--no-cycles] [-O0|-O1|-O2] [-DNAME[=VALUE]...]
 #
 # The -D switches select the configuration and the mutations (see the model's header comment);
-# a mutation is expected to fail. -O sets how the verifier is compiled (default -O2; -O0
-# compiles five times faster and searches three times slower: for searches of a few seconds). Exit status: 0 when the model holds, 1 when spin finds a
-# counterexample (printed, with the command that replays it), 77 when spin or a C compiler is
-# missing, 99 when the check could not be completed.
+# a mutation is expected to fail. -O sets how the verifier is compiled: -O2 (the default), or
+# -O0, which compiles five times faster and searches three times slower, for small searches.
+# Exit status: 0 when the model holds, 1 when spin finds a counterexample (printed, with how to
+# replay it), 77 when spin or a C compiler is missing, 99 when the check could not be
+# completed.
 # Environment: SPIN, CC (default: spin, cc), LC_MODEL_MEMLIM (megabytes per search, default
 # 4096), LC_MODEL_KEEP=1 to keep the scratch directory, TMPDIR.
 set -u
@@ -49,13 +50,17 @@ cp "$model" protocol.pml || exit 99
 
 echo "model: protocol.pml${defines:- (defaults)}"
 # shellcheck disable=SC2086 # $defines is a list of words
-"$spin" -a $defines protocol.pml >spin.out 2>&1 || { cat spin.out; echo "model: spin -a failed"; exit 99; }
+if ! "$spin" -a $defines protocol.pml >spin.out 2>&1; then
+    cat spin.out
+    echo "model: spin -a failed"
+    exit 99
+fi
 
 # The figures of one search, then whether it is complete and clean: 0 clean, 1 errors, 99 cut
 # short.
 report() { # name output-file
-    grep -E '^State-vector|states, stored|states, matched|transitions \(|total actual memory|elapsed time' "$2" |
-        sed -e 's/^[[:space:]]*//' -e "s/^/model: $1: /"
+    figures='^State-vector|states, (stored|matched)|transitions \(|total actual memory|elapsed'
+    grep -E "$figures" "$2" | sed -e 's/^[[:space:]]*//' -e "s/^/model: $1: /"
     errors=$(sed -n 's/.*errors: \([0-9][0-9]*\).*/\1/p' "$2" | head -n 1)
     [ -n "$errors" ] || { cat "$2"; echo "model: $1: no result from pan"; return 99; }
     [ "$errors" = 0 ] || return 1 # pan stops at the first error: that search is not complete
@@ -78,9 +83,10 @@ counterexample() { # name output-file
     echo "model: directory it names: spin -t -p$defines protocol.pml"
 }
 
-# 1. Safety: assertions and end states.
-# shellcheck disable=SC2086
-$cc $opt -w -DSAFETY -DCOLLAPSE -DMEMLIM="$memlim" -o pan pan.c || { echo "model: cc failed"; exit 99; }
+# 1. Safety: assertions and end states. ($cc is a command and maybe its options: unquoted.)
+pan_flags="-w -DCOLLAPSE -DMEMLIM=$memlim"
+# shellcheck disable=SC2086 # $pan_flags is a list of words
+$cc "$opt" $pan_flags -DSAFETY -o pan pan.c || { echo "model: cc failed"; exit 99; }
 ./pan -m"$depth" -n >safety.out 2>&1
 report safety safety.out
 rc=$?
@@ -94,7 +100,8 @@ echo "model: safety: no assertion violated, no invalid end state"
 [ $cycles = 1 ] || exit 0
 
 # 2. Cycles: with no progress label, every cycle is a non-progress cycle.
-$cc $opt -w -DNP -DCOLLAPSE -DMEMLIM="$memlim" -o pan-np pan.c || { echo "model: cc failed"; exit 99; }
+# shellcheck disable=SC2086
+$cc "$opt" $pan_flags -DNP -o pan-np pan.c || { echo "model: cc failed"; exit 99; }
 rm -f protocol.pml.trail
 ./pan-np -l -m"$depth" -n >cycles.out 2>&1
 report cycles cycles.out

@@ -2,10 +2,10 @@
  * A Promela model of lazychan's concurrency protocol, checked exhaustively with spin by
  * src/model.sh (the meson suite 'model').
  *
- * Two producers send NMSG numbered messages each with lc_send, then drop their handle
- * (lc_tx_drop); one consumer receives with lc_recv (with -DRECV_POLL: lc_poll_recv and an event
- * loop) until LC_CLOSED, then calls lc_rx_drop. The channel has capacity CAP. The shared words
- * of the C code are the global variables:
+ * Two producers send NMSG numbered messages each with lc_send (with -DPOLL_SEND, producer 1
+ * with lc_poll_send), then drop their handle (lc_tx_drop); one consumer receives with lc_recv
+ * (with -DRECV_POLL: lc_poll_recv and an event loop) until LC_CLOSED, then calls lc_rx_drop.
+ * The channel has capacity CAP. The shared words of the C code are the global variables:
  *
  *   state         struct lc_chan.state (chan.h): the count, the sender count and the flags
  *                 WAITERS, CLOSED, RX_GONE and EOS_WAKE in one word, changed as a whole
@@ -21,7 +21,8 @@
  *                 -DRECV_POLL: the event counter that the event loop's waker bumps
  *   wlock, wl[]   the lock bit of struct lc_chan.waiters and the FIFO list it guards (room.c)
  *   wstate[p]     the STATE word of producer p's wait record (room.c), on p's stack
- *   wseq[p]       the futex word of producer p's parker, counted from `seen` as rx_seq
+ *   wseq[p]       the futex word of producer p's parker, counted from `seen` as rx_seq; with
+ *                 -DPOLL_SEND, producer 1's event counter, which its waker bumps
  *
  * Each inline follows the C function named in its comment. One atomic step is one access to a
  * shared word, with these exact reductions (no behaviour is lost by them):
@@ -46,9 +47,9 @@
  * room.c, the release/acquire pairs of queue.h) give that order on real hardware is for the
  * comments in atomic.h, queue.h and waker.h, ThreadSanitizer and the stress tests to cover.
  *
- * Not modelled: lc_mux, lc_poll_send and lc_send_cancel, lc_try_recv_many, lc_try_send (a
- * failed reservation changes nothing), intrusive mode, lc_tx_clone (the channel starts with
- * NPROD sender references), payloads (a node's number stands for its payload).
+ * Not modelled: lc_mux, lc_try_recv_many, lc_try_send (a failed reservation changes nothing),
+ * intrusive mode, lc_tx_clone (the channel starts with NPROD sender references), payloads (a
+ * node's number stands for its payload).
  *
  * Checked (assertions, and spin's end-state and cycle checks, see src/model.sh):
  *   - every process reaches its end: nobody parks or waits forever, so no wake-up is lost;
@@ -76,6 +77,9 @@
  *               lc_recv_timeout); the thread then tries again
  *   SPURIOUS    each thread's parker wait may return once without a wake (a signal interrupts
  *               the futex wait)
+ *   POLL_SEND   producer 1 sends with lc_poll_send from an event loop (lc__room_poll), and
+ *               may once give up a pending send with lc_send_cancel (lc__room_cancel) and
+ *               send the message again
  * Mutations, each of which the check must catch:
  *   BUG_NO_RECHECK        recv_park parks right after registering its waker, trusting the
  *                         check of recv_spin, without checking the queue again
@@ -87,7 +91,7 @@
  *   BUG_NO_EOS_FLAG       the last lc_tx_drop does not set EOS_WAKE while it wakes the receiver
  *   BUG_WAKE_NO_WAKING    lc__waker_wake empties the slot before calling the waker, instead of
  *                         holding it in WAKING during the call
- *   BUG_NOTIFY_STATE_FIRST  notify (room.c) publishes GRANTED or CLOSED before calling the
+ *   BUG_NOTIFY_STATE_FIRST notify (room.c) publishes GRANTED or CLOSED before calling the
  *                         waiting sender's waker
  *   BUG_CLOSE_NO_WAITERS  closing does not wake the senders waiting for room
  *   BUG_GIVEBACK_NO_WAKE  lc__room_give_back does not wake the receiver of a closed channel
@@ -95,6 +99,8 @@
  *                         checking that no push is in flight after it
  *   BUG_EOS_IGNORES_COUNT pop reports LC_CLOSED for a closed channel whose count is not 0 (a
  *                         message still in flight)
+ *   BUG_CANCEL_KEEPS_GRANT lc__room_cancel drops a slot granted to the cancelled wait instead of
+ *                         passing it on
  */
 
 #ifndef CAP
@@ -184,6 +190,12 @@ byte timeouts_left[NPROD + 1] = 1; /* [NPROD] is the consumer */
 #ifdef SPURIOUS
 byte spurious_left[NPROD + 1] = 1;
 #endif
+#ifdef POLL_SEND
+byte cancels_left = 1;
+#define POLLER(q) ((q) == 1) /* producer 1 sends with lc_poll_send */
+#else
+#define POLLER(q) 0
+#endif
 
 /* Every thread's locals; the inlines use these names. */
 #define LOCALS                                                                                   \
@@ -211,7 +223,7 @@ byte spurious_left[NPROD + 1] = 1;
     done[n] = 1;                                                                                 \
     held--;                                                                                      \
     if                                                                                           \
-    :: mode == TAKE -> got[NODE_PROD(n)]++                                                       \
+    :: mode == TAKE -> assert(!eos_seen); got[NODE_PROD(n)]++                                    \
     :: else -> dropped[NODE_PROD(n)]++                                                           \
     fi
 
@@ -362,8 +374,14 @@ inline waker_wake()
     wstate[p] != GRANTING && wstate[p] != CLOSING ->                                             \
     st = wstate[p];                                                                              \
     wstate[p] = IDLE;                                                                            \
-    wseq[p] = 0;                                                                                 \
-    wlive[p] = 0
+    wlive[p] = 0;                                                                                \
+    PARKER_GONE
+/* A blocking sender's parker goes with its stack frame; a poll sender's waker stays. */
+#define PARKER_GONE                                                                              \
+    if                                                                                           \
+    :: !POLLER(p) -> wseq[p] = 0                                                                 \
+    :: else -> skip                                                                              \
+    fi
 
 /* notify(rec, waker, outcome): calls the record's waker (lc__parker_wake on its owner's
  * parker), then publishes the outcome; the record is its owner's again after that. */
@@ -393,12 +411,13 @@ inline room_reserve()
 
 /* reserve_or_join(c, w, waker) by producer p, with lc__room_wait's set-up before it (wait
  * record, lc__parker_init, seen = lc__parker_seq): LC_OK, LC_CLOSED, or LC_PENDING with w in
- * the list. lock_list, the CAS loop, the list work and unlock_list: one step. */
+ * the list. lock_list, the CAS loop, the list work and unlock_list: one step. A poll sender's
+ * waker is its event loop's, whose count this leaves alone. */
 inline reserve_or_join()
 {
     atomic {
         wlock == 0 -> LIVE;
-        wseq[p] = 0;
+        PARKER_GONE; /* lc__parker_init (blocking senders) */
         if
         :: (state & S_CLOSED) -> rc = LC_CLOSED
         :: !(state & S_CLOSED) && COUNT(state) < CAP && !(state & S_WAITERS) ->
@@ -431,7 +450,7 @@ inline withdraw()
            :: wlen == 0 -> CLEAR_WAITERS_FLAG
            :: else -> skip
            fi;
-           st = IDLE; wstate[p] = IDLE; wseq[p] = 0; wlive[p] = 0
+           st = IDLE; wstate[p] = IDLE; wlive[p] = 0; PARKER_GONE
         :: else -> skip
         fi
     }
@@ -582,6 +601,78 @@ inline close_waiters()
     w = 0
 }
 
+#ifdef POLL_SEND
+/* lc__room_poll(c, w, waker) by producer p, whose record w outlives the call: LC_OK,
+ * LC_CLOSED or LC_PENDING. The settled_state that finds GRANTED or CLOSED and the
+ * set_state(w, IDLE) after it are one step: nobody else uses the record by then. */
+inline room_poll()
+{
+    atomic {
+        wstate[p] != GRANTING && wstate[p] != CLOSING -> st = wstate[p];
+        if
+        :: st == GRANTED || st == CLOSED -> wstate[p] = IDLE; wlive[p] = 0
+        :: else -> skip
+        fi
+    }
+    if
+    :: st == WAITING ->
+       /* lock_list, load_state, set_waker (the same waker here), unlock_list */
+       atomic { wlock == 0 -> LIVE; st = wstate[p] }
+       if
+       :: st == WAITING -> rc = LC_PENDING
+       :: else -> atomic { SETTLE }
+       fi
+    :: else -> skip
+    fi;
+    if
+    :: st == WAITING -> skip
+    :: st == GRANTED -> rc = LC_OK
+    :: st == CLOSED -> rc = LC_CLOSED
+    :: st == IDLE ->
+       room_reserve();
+       if
+       :: rc == LC_FULL -> reserve_or_join()
+       :: else -> skip
+       fi
+    fi;
+    st = 0
+}
+
+/* lc__room_cancel(c, w) by producer p (lc_send_cancel) */
+inline room_cancel()
+{
+    withdraw();
+#ifndef BUG_CANCEL_KEEPS_GRANT
+    if
+    :: st == GRANTED -> room_give_back() /* pass the slot on */
+    :: else -> skip
+    fi;
+#endif
+    st = 0
+}
+
+/* lc_poll_send(tx, msg, &w, &waker) by producer p, from an event loop that polls again each
+ * time its waker is called, or (once) gives up with lc_send_cancel: LC_OK, LC_CLOSED, or
+ * LC_TIMEDOUT after a cancel (the loop then sends the message again). */
+inline poll_send()
+{
+    do
+    :: room_poll();
+       if
+       :: rc == LC_PENDING ->
+          if
+          :: atomic { wseq[p] != 0 -> wseq[p] = 0 } /* the waker was called */
+          :: atomic { cancels_left > 0 -> cancels_left-- }
+             room_cancel();
+             rc = LC_TIMEDOUT;
+             break
+          fi
+       :: else -> break
+       fi
+    od
+}
+#endif
+
 /* ================= channel.c ================= */
 
 /* destroy(c): drops what is still queued, frees the channel. */
@@ -610,23 +701,30 @@ inline tx_drop()
 #endif
         state = sn; INV
     }
+    /* ok: this thread is the last user of the channel and destroys it (one call site) */
     if
-    :: SENDERS(sn) != 0 -> skip
-    :: SENDERS(sn) == 0 && (sn & S_RX_GONE) -> destroy()
+    :: SENDERS(sn) != 0 -> ok = false
+    :: SENDERS(sn) == 0 && (sn & S_RX_GONE) -> ok = true
     :: SENDERS(sn) == 0 && !(sn & S_RX_GONE) ->
 #ifndef BUG_EOS_NO_WAKE
        waker_wake();
 #endif
 #ifndef BUG_NO_EOS_FLAG
-       atomic { LIVE; s = state; state = s & ~S_EOS_WAKE; INV }
-       if
-       :: (s & S_RX_GONE) -> destroy() /* the receiver went while we were waking it */
-       :: else -> skip
-       fi
+       atomic {
+           LIVE; s = state; state = s & ~S_EOS_WAKE; INV;
+           ok = ((s & S_RX_GONE) != 0) /* the receiver went while we were waking it */
+       }
 #else
-       skip
+       ok = false
 #endif
-    fi
+    fi;
+    if
+    :: ok -> destroy()
+    :: else -> skip
+    fi;
+    ok = false;
+    s = 0;
+    sn = 0
 }
 
 /* set_closed(c), for lc_rx_close and lc_rx_drop */
@@ -700,14 +798,17 @@ inline try_take()
 /* recv_spin(c, out, NULL, LC_FOREVER): the first try and at most one more round stand for
  * all LC__SPINS_BEFORE_PARK rounds. A round that finds nothing changes nothing except, at most
  * once in a row, by re-pushing the stub behind a push in flight; the rounds before and after
- * that one may as well run at the time of the next round that matters. */
+ * that one may as well run at the time of the next round that matters. st counts the rounds. */
 inline recv_spin()
 {
-    try_take();
-    if
-    :: rc == LC_EMPTY -> try_take()
-    :: true -> skip
-    fi
+    do
+    :: try_take();
+       if
+       :: rc == LC_EMPTY && st == 0 -> st = 1 /* one more round */
+       :: true -> break
+       fi
+    od;
+    st = 0
 }
 
 /* recv_park(c, out, NULL, timeout): the parker and its waker live on this stack frame. */
@@ -793,7 +894,14 @@ proctype producer(byte p)
     LOCALS;
     do
     :: k < NMSG ->
+#ifdef POLL_SEND
+       if
+       :: POLLER(p) -> poll_send()
+       :: else -> room_wait()
+       fi;
+#else
        room_wait();
+#endif
        if
        :: rc == LC_OK ->
 #ifdef NOMEM
@@ -838,7 +946,7 @@ proctype producer(byte p)
 proctype consumer()
 {
     LOCALS;
-    bit closed_once, stopped;
+    bit closed_once;
 #ifdef RECV_POLL
     rx_live = 1; /* the event loop's waker outlives every poll */
 #endif
@@ -854,32 +962,28 @@ proctype consumer()
        recv_wait();
 #endif
        if
-       :: rc == LC_CLOSED -> break
+       :: rc == LC_CLOSED && eos_seen -> break /* and it stays */
+       :: rc == LC_CLOSED && !eos_seen ->
+          /* End of stream: every accepted message arrived (held is 0: none is queued, in
+           * flight or about to be linked), all NPROD * NMSG of them unless the channel was
+           * closed. Receive once more: LC_CLOSED again. */
+          atomic {
+              eos_seen = 1;
+              assert(held == 0 && got[0] == taken[0] && got[1] == taken[1]);
+#if !defined(RX_CLOSE)
+              assert(got[0] == NMSG && got[1] == NMSG);
+#endif
+          }
        :: else -> skip /* received one (LC_OK), LC_PENDING or LC_TIMEDOUT: go on */
        fi
 #ifdef RX_CLOSE
     :: !closed_once -> closed_once = 1; set_closed() /* lc_rx_close */
 #endif
 #ifdef RX_DROP
-    :: true -> stopped = 1; break
+    :: true -> break
 #endif
     od;
     rx_done = 1;
-    if
-    :: !stopped ->
-       /* End of stream: every accepted message arrived (held is 0: none is queued, in flight
-        * or about to be linked), all NPROD * NMSG of them unless the channel was closed. */
-       atomic {
-           eos_seen = 1;
-           assert(held == 0 && got[0] == taken[0] && got[1] == taken[1]);
-#if !defined(RX_CLOSE)
-           assert(got[0] == NMSG && got[1] == NMSG);
-#endif
-       }
-       try_take(); /* and it stays (lc_try_recv) */
-       assert(rc == LC_CLOSED)
-    :: else -> skip
-    fi;
     rx_drop();
 #ifdef RECV_POLL
     rx_live = 0 /* the receiver is gone: the event loop may free its waker */
