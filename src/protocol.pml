@@ -8,7 +8,8 @@
  * The channel has capacity CAP. The shared words of the C code are the global variables:
  *
  *   state         struct lc_chan.state (chan.h): the count, the sender count and the flags
- *                 WAITERS, CLOSED, RX_GONE and EOS_WAKE in one word, changed as a whole
+ *                 WAITERS, CLOSED, RX_GONE, EOS_WAKE and RX_WAKER in one word, changed as a
+ *                 whole
  *   tail, next[]  the Vyukov queue (queue.h): node 1 is the embedded stub, nodes 2.. carry the
  *                 messages (producer p's k-th is NODE(p, k)), 0 is NULL
  *   head          the consumer end; only the thread that pops touches it
@@ -34,8 +35,9 @@
  *     does not guard: taking the lock joins the first such access, releasing it the last
  *     (Lipton's reduction: the list itself is only touched by the lock holder);
  *   - writes to words nobody else can read yet (a wait record before it joins the list, a
- *     parker before its waker is published) join the next step, and bookkeeping for the
- *     assertions joins the step it describes.
+ *     parker before its waker is published, the stub's link while the stub is out of the
+ *     queue) join the next step, and bookkeeping for the assertions joins the step it
+ *     describes.
  * Waits for another thread (the lock, a slot in WAKING, a record in GRANTING or CLOSING, a
  * parker) are blocking guards, not loops, so a thread that would wait forever is a stuck
  * process at the end. A parker wait returns once its word differs from the value read before
@@ -47,9 +49,10 @@
  * room.c, the release/acquire pairs of queue.h) give that order on real hardware is for the
  * comments in atomic.h, queue.h and waker.h, ThreadSanitizer and the stress tests to cover.
  *
- * Not modelled: lc_mux, lc_try_recv_many, lc_try_send (a failed reservation changes nothing),
- * intrusive mode, lc_tx_clone (the channel starts with NPROD sender references), payloads (a
- * node's number stands for its payload).
+ * Not modelled: lc_mux (lc_mux_add sets RX_WAKER before it arms the slot, as lc_poll_recv
+ * does before it registers), lc_try_recv_many, lc_try_send (a failed reservation changes
+ * nothing), intrusive mode, lc_tx_clone (the channel starts with NPROD sender references),
+ * payloads (a node's number stands for its payload).
  *
  * Checked (assertions, and spin's end-state and cycle checks, see src/model.sh):
  *   - every process reaches its end: nobody parks or waits forever, so no wake-up is lost;
@@ -89,14 +92,21 @@
  *                         store of lc__queue_push, inside the in-flight window
  *   BUG_EOS_NO_WAKE       the last lc_tx_drop does not wake the receiver
  *   BUG_NO_EOS_FLAG       the last lc_tx_drop does not set EOS_WAKE while it wakes the receiver
+ *                         (one that set RX_WAKER)
+ *   BUG_NO_NOTE_WAKER     recv_park and lc_poll_recv register their waker without setting
+ *                         RX_WAKER first (lc__rx_note_waker), so the last lc_tx_drop does not
+ *                         wake them
+ *   BUG_DROP_NO_EOS_CHECK lc_rx_drop frees the channel at once when no sender is left, even
+ *                         while the last one (EOS_WAKE) is still waking the receiver
  *   BUG_WAKE_NO_WAKING    lc__waker_wake empties the slot before calling the waker, instead of
  *                         holding it in WAKING during the call
  *   BUG_NOTIFY_STATE_FIRST notify (room.c) publishes GRANTED or CLOSED before calling the
  *                         waiting sender's waker
  *   BUG_CLOSE_NO_WAITERS  closing does not wake the senders waiting for room
  *   BUG_GIVEBACK_NO_WAKE  lc__room_give_back does not wake the receiver of a closed channel
- *   BUG_POP_NO_TAIL_CHECK lc__queue_pop re-pushes the stub behind the last linked node without
- *                         checking that no push is in flight after it
+ *   BUG_POP_NO_CAS        lc__queue_pop puts the stub in place of the last linked node with a
+ *                         plain store of tail instead of the CAS, losing a push in flight after
+ *                         that node
  *   BUG_EOS_IGNORES_COUNT pop reports LC_CLOSED for a closed channel whose count is not 0 (a
  *                         message still in flight)
  *   BUG_CANCEL_KEEPS_GRANT lc__room_cancel drops a slot granted to the cancelled wait instead of
@@ -135,6 +145,7 @@
 #define S_CLOSED 512
 #define S_RX_GONE 1024
 #define S_EOS_WAKE 2048
+#define S_RX_WAKER 4096
 #define COUNT(x) ((x) & S_COUNT_MASK)
 #define SENDERS(x) (((x) >> S_SENDER_SHIFT) & 15)
 
@@ -231,27 +242,27 @@ byte cancels_left = 1;
 
 /* The window between the two steps of a push (LC__PUSH_WINDOW). */
 #ifdef BUG_WAKE_BEFORE_LINK
-#define PUSH_WINDOW(nd)                                                                          \
-    if                                                                                           \
-    :: nd != STUB -> waker_wake()                                                                \
-    :: else -> skip                                                                              \
-    fi
+#define PUSH_WINDOW waker_wake()
 #else
-#define PUSH_WINDOW(nd) skip
+#define PUSH_WINDOW skip
 #endif
 
 /* lc__queue_push(q, nd): the swap of tail (a CAS loop: lc__swap_full) with the store of nd's
  * NULL link before it (nd is not reachable yet); then, after the in-flight window, the link
- * store that makes nd reachable from the previous node. */
+ * store that makes nd reachable from the previous node (the stub only while the consumer end
+ * is at it: lc__queue_pop's store to the stub's link cannot race with this one). */
 inline queue_push(nd)
 {
     atomic { LIVE; next[nd] = NIL; prev = tail; tail = nd }
-    PUSH_WINDOW(nd);
-    atomic { LIVE; assert(prev == STUB || !done[prev]); next[prev] = nd; prev = 0 }
+    PUSH_WINDOW;
+    atomic {
+        LIVE; assert(prev == STUB && head == STUB || prev != STUB && !done[prev]);
+        next[prev] = nd; prev = 0
+    }
 }
 
 /* lc__queue_pop(q): n is the node handed out, or NIL. ph is the phase: 1 after skipping the
- * stub, 2 when head is the last linked node, 3 once tail was seen to be head; 0 when done. */
+ * stub, 2 when head is the last linked node, 3 once the CAS of tail failed; 0 when done. */
 inline queue_pop(mode)
 {
     atomic {
@@ -275,27 +286,31 @@ inline queue_pop(mode)
     :: else -> skip
     fi;
     if
-    :: ph == 2 -> /* hand head out only with the stub linked behind it */
+    :: ph == 2 ->
+       /* hand head out only with the stub standing in for it at the producer end: the store of
+        * the stub's NULL link (the stub is out of the queue), then the CAS of tail from head to
+        * the stub, and q->head = stub if it succeeds */
        atomic {
            LIVE;
+           assert(tail != STUB); /* so no producer can reach the stub's link */
+           next[STUB] = NIL;
            if
-#ifndef BUG_POP_NO_TAIL_CHECK
-           :: tail != h -> ph = 0 /* a push is in flight after head */
+           :: tail == h -> tail = STUB; head = STUB; n = h; HANDED_OUT(mode); ph = 0
+#ifndef BUG_POP_NO_CAS
+           :: else -> ph = 3 /* a producer swapped in after head */
 #else
-           :: tail != h -> ph = 3
+           :: else -> tail = STUB; head = STUB; n = h; HANDED_OUT(mode); ph = 0
 #endif
-           :: else -> ph = 3
            fi
        }
     :: else -> skip
     fi;
     if
     :: ph == 3 ->
-       queue_push(STUB);
        atomic {
            hn = next[h];
            if
-           :: hn == NIL -> skip /* a producer swapped in before the stub; its link is in flight */
+           :: hn == NIL -> skip /* in flight */
            :: else -> head = hn; n = h; HANDED_OUT(mode)
            fi;
            ph = 0
@@ -688,6 +703,14 @@ inline destroy()
     atomic { LIVE; freed = 1 }
 }
 
+/* The last lc_tx_drop calls the waker when its CAS set EOS_WAKE (the receiver had set
+ * RX_WAKER); with BUG_NO_EOS_FLAG, when it would have set it. */
+#ifndef BUG_NO_EOS_FLAG
+#define EOS_WAKES(x) ((x) & S_EOS_WAKE)
+#else
+#define EOS_WAKES(x) ((x) & S_RX_WAKER)
+#endif
+
 /* lc_tx_drop(tx) */
 inline tx_drop()
 {
@@ -695,7 +718,8 @@ inline tx_drop()
         LIVE; sn = state - S_SENDER_ONE;
 #ifndef BUG_NO_EOS_FLAG
         if
-        :: SENDERS(sn) == 0 && !(state & S_RX_GONE) -> sn = sn | S_EOS_WAKE
+        :: SENDERS(sn) == 0 && (state & S_RX_WAKER) && !(state & S_RX_GONE) ->
+           sn = sn | S_EOS_WAKE
         :: else -> skip
         fi;
 #endif
@@ -705,7 +729,9 @@ inline tx_drop()
     if
     :: SENDERS(sn) != 0 -> ok = false
     :: SENDERS(sn) == 0 && (sn & S_RX_GONE) -> ok = true
-    :: SENDERS(sn) == 0 && !(sn & S_RX_GONE) ->
+    :: SENDERS(sn) == 0 && !(sn & S_RX_GONE) && !EOS_WAKES(sn) ->
+       ok = false /* no waker to call: the receiver sees the end when it next looks */
+    :: SENDERS(sn) == 0 && !(sn & S_RX_GONE) && EOS_WAKES(sn) ->
 #ifndef BUG_EOS_NO_WAKE
        waker_wake();
 #endif
@@ -746,23 +772,37 @@ inline set_closed()
     atomic { closed_done = 1; s = 0 }
 }
 
-/* lc_rx_drop(rx) */
+/* lc_rx_drop(rx): with no sender left and none still waking the receiver (the load), it
+ * frees the channel at once; else it closes, drops what is linked and sets RX_GONE. */
 inline rx_drop()
 {
-    set_closed();
-    waker_clear();
-    do
-    :: queue_pop(DROP);
-       if
-       :: n == NIL -> break
-       :: else -> room_release()
-       fi
-    od;
-    atomic { LIVE; s = state; state = s | S_RX_GONE; INV }
+    atomic {
+        LIVE; s = state;
+#ifndef BUG_DROP_NO_EOS_CHECK
+        ok = (SENDERS(s) == 0 && !(s & S_EOS_WAKE))
+#else
+        ok = (SENDERS(s) == 0)
+#endif
+    }
     if
-    :: SENDERS(s) == 0 && !(s & S_EOS_WAKE) -> destroy()
-    :: else -> skip
-    fi
+    :: ok -> ok = false; destroy()
+    :: else ->
+       set_closed();
+       waker_clear();
+       do
+       :: queue_pop(DROP);
+          if
+          :: n == NIL -> break
+          :: else -> room_release()
+          fi
+       od;
+       atomic { LIVE; s = state; state = s | S_RX_GONE; INV }
+       if
+       :: SENDERS(s) == 0 && !(s & S_EOS_WAKE) -> destroy()
+       :: else -> skip
+       fi
+    fi;
+    s = 0
 }
 
 /* pop(c, &n): LC_OK, LC_EMPTY or LC_CLOSED */
@@ -797,8 +837,9 @@ inline try_take()
 
 /* recv_spin(c, out, NULL, LC_FOREVER): the first try and at most one more round stand for
  * all LC__SPINS_BEFORE_PARK rounds. A round that finds nothing changes nothing except, at most
- * once in a row, by re-pushing the stub behind a push in flight; the rounds before and after
- * that one may as well run at the time of the next round that matters. st counts the rounds. */
+ * once in a row, the consumer end (it skips the stub, or stores NULL in its link, before a
+ * push in flight); the rounds before and after that one may as well run at the time of the
+ * next round that matters. st counts the rounds. */
 inline recv_spin()
 {
     do
@@ -811,10 +852,21 @@ inline recv_spin()
     st = 0
 }
 
+/* lc__rx_note_waker(c): a CAS loop, one step (only a load once RX_WAKER is set). */
+#ifndef BUG_NO_NOTE_WAKER
+#define NOTE_WAKER                                                                               \
+    LIVE;                                                                                        \
+    state = state | S_RX_WAKER;                                                                  \
+    INV
+#else
+#define NOTE_WAKER skip
+#endif
+
 /* recv_park(c, out, NULL, timeout): the parker and its waker live on this stack frame. */
 inline recv_park()
 {
-    atomic { rx_seq = 0; rx_live = 1 } /* lc__parker_init; seen = lc__parker_seq */
+    /* lc__parker_init and seen = lc__parker_seq join lc__rx_note_waker */
+    atomic { rx_seq = 0; rx_live = 1; NOTE_WAKER }
     do
     :: waker_register(RX_WAKER);
 #ifndef BUG_NO_RECHECK
@@ -870,6 +922,7 @@ inline poll_recv()
     try_take();
     if
     :: rc == LC_EMPTY ->
+       atomic { NOTE_WAKER };
        waker_register(RX_WAKER);
        try_take();
        if
