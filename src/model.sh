@@ -83,33 +83,31 @@ counterexample() { # name output-file
     echo "model: directory it names: spin -t -p$defines protocol.pml"
 }
 
-# 1. Safety: assertions and end states. ($cc is a command and maybe its options: unquoted.)
+# One search: compiles pan with its -D flags, runs it, reports; exits on a counterexample or
+# an incomplete search. search NAME BINARY "CFLAGS" "PAN FLAGS"
 pan_flags="-w -DCOLLAPSE -DMEMLIM=$memlim"
-# shellcheck disable=SC2086 # $pan_flags is a list of words
-$cc "$opt" $pan_flags -DSAFETY -o pan pan.c || { echo "model: cc failed"; exit 99; }
-./pan -m"$depth" -n >safety.out 2>&1
-report safety safety.out
-rc=$?
-if [ $rc = 1 ]; then
-    counterexample safety safety.out
-    exit 1
-fi
-[ $rc = 0 ] || exit $rc
+search() {
+    # shellcheck disable=SC2086 # $cc, $pan_flags and $3, $4 are lists of words
+    $cc "$opt" $pan_flags $3 -o "$2" pan.c || { echo "model: cc failed"; exit 99; }
+    rm -f protocol.pml.trail
+    # shellcheck disable=SC2086
+    ./"$2" $4 -m"$depth" -n >"$1.out" 2>&1
+    report "$1" "$1.out"
+    rc=$?
+    if [ $rc = 1 ]; then
+        counterexample "$1" "$1.out"
+        exit 1
+    fi
+    [ $rc = 0 ] || exit $rc
+}
+
+# 1. Safety: assertions and end states.
+search safety pan -DSAFETY ""
 echo "model: safety: no assertion violated, no invalid end state"
 
 [ $cycles = 1 ] || exit 0
 
 # 2. Cycles: with no progress label, every cycle is a non-progress cycle.
-# shellcheck disable=SC2086
-$cc "$opt" $pan_flags -DNP -o pan-np pan.c || { echo "model: cc failed"; exit 99; }
-rm -f protocol.pml.trail
-./pan-np -l -m"$depth" -n >cycles.out 2>&1
-report cycles cycles.out
-rc=$?
-if [ $rc = 1 ]; then
-    counterexample cycles cycles.out
-    exit 1
-fi
-[ $rc = 0 ] || exit $rc
+search cycles pan-np -DNP -l
 echo "model: cycles: none, every run ends"
 exit 0
