@@ -21,7 +21,7 @@ struct lc_chan {
     volatile lc__word state;       /* queued count, sender count, flags: see LC__S_* */
     volatile lc__word waker;       /* the waker slot (waker.h) */
     volatile lc__word waiters;     /* senders waiting for room, and the lock bit (room.c) */
-    uint32_t msg_size;             /* copy mode: payload bytes; LC__MSG_INTRUSIVE */
+    uint32_t msg_size;             /* payload bytes; LC__MSG_INTRUSIVE: intrusive mode */
     uint32_t capacity;             /* LC_CAPACITY_MAX when unbounded */
     const lc_allocator *allocator; /* NULL: malloc/free */
 };
