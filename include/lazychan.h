@@ -30,8 +30,9 @@
  * except that receiving-thread calls on one lc_rx must not overlap each other.
  *
  *  (1) Producers link a node with one compare-and-swap loop on the queue's producer end
- *      (libatomic_ops has no atomic exchange); a sender can retry only because another
- *      sender's operation succeeded. Unlinking a waiting sender takes a short internal lock.
+ *      (libatomic_ops has no atomic exchange), then one compare-and-swap of the previous
+ *      node's link; a sender can retry only because another sender's operation succeeded.
+ *      Unlinking a waiting sender takes a short internal lock.
  *  (2) One thread at a time: receive calls on one lc_rx must not overlap. They may move from
  *      thread to thread if the caller orders the hand-over (a mutex, a thread join).
  *  (3) Except that handing a freed slot to a sender waiting for room (bounded channels) takes a

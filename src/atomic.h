@@ -43,6 +43,13 @@ static inline bool lc__cas_release(volatile lc__word *p, lc__word old, lc__word 
     return AO_compare_and_swap_release(p, old, new_) != 0;
 }
 
+/* Returns the value seen: the swap happened if it equals old. A failed one still reads with
+ * acquire (libatomic_ops' _full CAS: acquire on failure). */
+static inline lc__word lc__fetch_cas_full(volatile lc__word *p, lc__word old, lc__word new_)
+{
+    return AO_fetch_compare_and_swap_full(p, old, new_);
+}
+
 /* libatomic_ops has no exchange: a CAS loop, lock-free (a retry means another thread won). */
 static inline lc__word lc__swap_full(volatile lc__word *p, lc__word v)
 {

@@ -3,8 +3,10 @@
  * channel: lc_tx and lc_rx handles are both views of this struct.
  *
  * Layout: 64 bytes, with or without an allocator; 80 with a drop callback. Producers touch
- * tail, state and waker; the consumer touches head, state and waker. Keeping the two sides on
- * separate cache lines would triple the idle size, so they share one line on purpose.
+ * tail and state (and the stub's link when the queue is empty), and the waker only when the
+ * receiver has marked the queue (queue.h); the consumer touches head, state and waker.
+ * Keeping the two sides on separate cache lines would triple the idle size, so they share one
+ * line on purpose.
  */
 #ifndef LC_SRC_CHAN_H
 #define LC_SRC_CHAN_H

@@ -193,8 +193,10 @@ void lc_rx_drop(lc_rx *rx)
 
 static void enqueue(struct lc_chan *c, lc_node *n)
 {
-    lc__queue_push(&c->q, n);
-    lc__waker_wake(&c->waker); /* its first load is ordered after the link store */
+    /* Only a receiver that waits has marked the queue (take_or_mark): wake it. The link CAS
+     * that saw the mark read it with acquire, so the waker registered before it is seen. */
+    if (lc__queue_push(&c->q, n))
+        lc__waker_wake(&c->waker);
 }
 
 static int take_slot(struct lc_chan *c, uint64_t timeout_ns, bool blocking)
@@ -319,6 +321,17 @@ static int try_take(struct lc_chan *c, void *out, lc_node **node_out)
     return rc;
 }
 
+/* A receive with its waker registered: as try_take, but when it finds nothing it marks the
+ * queue, so that the next message's sender wakes the waker (LC_EMPTY). */
+static int take_or_mark(struct lc_chan *c, void *out, lc_node **node_out)
+{
+    int rc;
+    /* A failed mark means a node was linked meanwhile: the next take gets it. */
+    while ((rc = try_take(c, out, node_out)) == LC_EMPTY && !lc__queue_mark(&c->q))
+        ;
+    return rc;
+}
+
 /* A blocking receive's first phase: LC_EMPTY if it should park, else its result. */
 static int recv_spin(struct lc_chan *c, void *out, lc_node **node_out, uint64_t timeout_ns)
 {
@@ -347,7 +360,7 @@ static int recv_park(struct lc_chan *c, void *out, lc_node **node_out, uint64_t 
     for (;;) {
         unsigned seen = lc__parker_seq(&parker);
         lc__waker_register(&c->waker, &waker);
-        rc = try_take(c, out, node_out);
+        rc = take_or_mark(c, out, node_out);
         if (rc != LC_EMPTY)
             break;
         if (!lc__parker_wait(&parker, seen, deadline)) {
@@ -454,7 +467,7 @@ int lc_poll_recv(lc_rx *rx, void *out, const lc_waker *waker)
     if (rc == LC_EMPTY) {
         lc__rx_note_waker(c);
         lc__waker_register(&c->waker, waker);
-        rc = try_take(c, out, NULL);
+        rc = take_or_mark(c, out, NULL);
         if (rc == LC_EMPTY)
             return LC_PENDING;
     }

@@ -76,17 +76,20 @@ static bool at_end(struct lc_chan *c)
     return lc__count(s) == 0 && (lc__senders(s) == 0 || (s & LC__S_CLOSED));
 }
 
-/* Something for the owner to see: a message, or an end of stream not reported yet. */
+/* Something for the owner to see: a message, or an end of stream not reported yet. With the
+ * slot armed: if there is no message, the queue is marked, so that the next one fires it. */
 static bool is_ready(struct lc__mux_entry *e)
 {
-    return lc__queue_peek(&e->chan->q) || (!(e->owner & EOS_SEEN) && at_end(e->chan));
+    return !lc__queue_mark(&e->chan->q) || (!(e->owner & EOS_SEEN) && at_end(e->chan));
 }
 
 void lc__mux_fire(struct lc__mux_entry *e)
 {
     struct lc_mux *m = owner(e);
-    lc__queue_push(&m->ready, &e->link);
-    lc__waker_wake(&m->waker); /* its first load is ordered after the link store */
+    /* The mux's own queue is not marked (lc_mux_wait registers and peeks): always wake. Its
+     * full load is ordered after the link CAS. */
+    (void)lc__queue_push(&m->ready, &e->link);
+    lc__waker_wake(&m->waker);
 }
 
 /* Owner: the entry's slot holds entry|ARMED; reports the entry if its receiver is ready. */

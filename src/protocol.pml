@@ -11,7 +11,8 @@
  *                 WAITERS, CLOSED, RX_GONE, EOS_WAKE and RX_WAKER in one word, changed as a
  *                 whole
  *   tail, next[]  the Vyukov queue (queue.h): node 1 is the embedded stub, nodes 2.. carry the
- *                 messages (producer p's k-th is NODE(p, k)), 0 is NULL
+ *                 messages (producer p's k-th is NODE(p, k)), 0 is NULL, MARK the consumer's
+ *                 mark (lc__queue_mark: the producer that links there wakes the receiver)
  *   head          the consumer end; only the thread that pops touches it
  *   slot          struct lc_chan.waker (waker.h): NULL, WAKING or the receiver's waker
  *   rx_seq        the futex word of the receiver's parker (parker.h), counted from the value
@@ -111,6 +112,10 @@
  *                         message still in flight)
  *   BUG_CANCEL_KEEPS_GRANT lc__room_cancel drops a slot granted to the cancelled wait instead of
  *                         passing it on
+ *   BUG_NO_MARK           the receiver parks (or returns LC_PENDING) without marking the queue
+ *   BUG_PUSH_STORE_LINK   lc__queue_push loads the link to see the mark, then links with a plain
+ *                         store, instead of one CAS: a mark made in between is lost
+ *   (BUG_WAKE_BEFORE_LINK now looks at the mark, and wakes, inside the in-flight window.)
  */
 
 #ifndef CAP
@@ -123,6 +128,8 @@
 
 #define NIL 0
 #define STUB 1
+#define MARK 255 /* LC__LINK_MARK in a link: the consumer waits for the node linked there */
+#define LINK(x) (next[x] == MARK -> NIL : next[x]) /* lc__link: a mark reads as NULL */
 #define NNODE (2 + NPROD * NMSG)
 #define NODE(p, k) (2 + (p) * NMSG + (k))
 #define NODE_PROD(nd) (((nd) - 2) / NMSG)
@@ -213,7 +220,7 @@ byte cancels_left = 1;
     short s, sn;                                                                                 \
     byte n, h, hn, ph, prev, w, st, rc, k, nch;                                                 \
     byte chain[NPROD];                                                                           \
-    bool ok
+    bool ok, mk
 
 /* The channel struct is still allocated. */
 #define LIVE assert(!freed)
@@ -240,25 +247,39 @@ byte cancels_left = 1;
 
 /* ================= queue.h ================= */
 
-/* The window between the two steps of a push (LC__PUSH_WINDOW). */
-#ifdef BUG_WAKE_BEFORE_LINK
-#define PUSH_WINDOW waker_wake()
-#else
-#define PUSH_WINDOW skip
-#endif
-
 /* lc__queue_push(q, nd): the swap of tail (a CAS loop: lc__swap_full) with the store of nd's
  * NULL link before it (nd is not reachable yet); then, after the in-flight window, the link
- * store that makes nd reachable from the previous node (the stub only while the consumer end
- * is at it: lc__queue_pop's store to the stub's link cannot race with this one). */
+ * CAS that makes nd reachable from the previous node (the stub only while the consumer end is
+ * at it: lc__queue_pop's store to the stub's link cannot race with this one). mk: the link
+ * held the consumer's mark, and the caller wakes the receiver (enqueue). */
 inline queue_push(nd)
 {
     atomic { LIVE; next[nd] = NIL; prev = tail; tail = nd }
-    PUSH_WINDOW;
+#if defined(BUG_WAKE_BEFORE_LINK)
+    /* the mark looked at, and the receiver woken, before the link */
+    atomic { LIVE; mk = (next[prev] == MARK) }
+    if
+    :: mk -> waker_wake()
+    :: else -> skip
+    fi;
+    atomic {
+        LIVE; assert(prev == STUB && head == STUB || prev != STUB && !done[prev]);
+        next[prev] = nd; prev = 0; mk = false
+    }
+#elif defined(BUG_PUSH_STORE_LINK)
+    /* a load of the link, then a plain store: a mark made in between is overwritten */
+    atomic { LIVE; mk = (next[prev] == MARK) }
     atomic {
         LIVE; assert(prev == STUB && head == STUB || prev != STUB && !done[prev]);
         next[prev] = nd; prev = 0
     }
+#else
+    atomic {
+        LIVE; assert(prev == STUB && head == STUB || prev != STUB && !done[prev]);
+        assert(next[prev] == NIL || next[prev] == MARK);
+        mk = (next[prev] == MARK); next[prev] = nd; prev = 0
+    }
+#endif
 }
 
 /* lc__queue_pop(q): n is the node handed out, or NIL. ph is the phase: 1 after skipping the
@@ -266,7 +287,7 @@ inline queue_push(nd)
 inline queue_pop(mode)
 {
     atomic {
-        LIVE; h = head; assert(h == STUB || !done[h]); hn = next[h]; n = NIL;
+        LIVE; h = head; assert(h == STUB || !done[h]); hn = LINK(h); n = NIL;
         if
         :: h == STUB && hn == NIL -> ph = 0
         :: h == STUB && hn != NIL -> head = hn; h = hn; ph = 1 /* skip the stub */
@@ -277,7 +298,7 @@ inline queue_pop(mode)
     if
     :: ph == 1 ->
        atomic {
-           hn = next[h];
+           hn = LINK(h);
            if
            :: hn != NIL -> head = hn; n = h; HANDED_OUT(mode); ph = 0
            :: else -> ph = 2
@@ -308,12 +329,43 @@ inline queue_pop(mode)
     if
     :: ph == 3 ->
        atomic {
-           hn = next[h];
+           hn = LINK(h);
            if
            :: hn == NIL -> skip /* in flight */
            :: else -> head = hn; n = h; HANDED_OUT(mode)
            fi;
            ph = 0
+       }
+    :: else -> skip
+    fi;
+    h = 0;
+    hn = 0
+}
+
+/* lc__queue_mark(q) (lc__queue_last, then the CAS): ok is true if the link the next push sets
+ * holds the mark now (nothing to pop), false if there is a node to pop. Only reads, then at
+ * most one CAS of that link. */
+inline queue_mark()
+{
+    atomic { LIVE; h = head; hn = LINK(h) }
+    if
+    :: h == STUB && hn != NIL -> atomic { h = hn; hn = LINK(h) }
+    :: else -> skip
+    fi;
+    if
+    :: hn != NIL -> ok = false /* a node after head: head (or the one after the stub) pops */
+    :: hn == NIL && h == STUB -> ok = true /* empty: the next push links the stub */
+    :: hn == NIL && h != STUB -> atomic { ok = (tail != h) } /* else head is complete */
+    fi;
+    if
+    :: ok ->
+       atomic {
+           LIVE;
+           if
+           :: next[h] == NIL -> next[h] = MARK
+           :: next[h] == MARK -> skip
+           :: else -> ok = false /* a producer linked meanwhile */
+           fi
        }
     :: else -> skip
     fi;
@@ -862,6 +914,28 @@ inline recv_spin()
 #define NOTE_WAKER skip
 #endif
 
+/* take_or_mark(c, out, NULL): try_take; when it finds nothing, marks the queue, and takes
+ * again if the mark failed (a node was linked meanwhile). */
+inline take_or_mark()
+{
+    do
+    :: try_take();
+       if
+       :: rc != LC_EMPTY -> break
+       :: else ->
+#ifndef BUG_NO_MARK
+          queue_mark();
+#else
+          ok = true;
+#endif
+          if
+          :: ok -> ok = false; break
+          :: else -> skip
+          fi
+       fi
+    od
+}
+
 /* recv_park(c, out, NULL, timeout): the parker and its waker live on this stack frame. */
 inline recv_park()
 {
@@ -870,7 +944,7 @@ inline recv_park()
     do
     :: waker_register(RX_WAKER);
 #ifndef BUG_NO_RECHECK
-       try_take();
+       take_or_mark();
        if
        :: rc != LC_EMPTY -> break
        :: else -> skip
@@ -895,7 +969,7 @@ inline recv_park()
 #endif
        fi;
 #ifdef BUG_NO_RECHECK
-       try_take();
+       take_or_mark();
        if
        :: rc != LC_EMPTY -> break
        :: else -> skip
@@ -924,7 +998,7 @@ inline poll_recv()
     :: rc == LC_EMPTY ->
        atomic { NOTE_WAKER };
        waker_register(RX_WAKER);
-       try_take();
+       take_or_mark();
        if
        :: rc == LC_EMPTY -> rc = LC_PENDING
        :: else -> skip
@@ -970,8 +1044,12 @@ proctype producer(byte p)
              n = NODE(p, k);
              queue_push(n);
 #ifndef BUG_WAKE_BEFORE_LINK
-             waker_wake();
+             if
+             :: mk -> waker_wake() /* the receiver marked the queue: it waits */
+             :: else -> skip
+             fi;
 #endif
+             mk = false;
              n = 0;
              k++
           :: else -> skip

@@ -9,14 +9,20 @@
  *  |-----------------|------------------------|-----------------|----------------------|
  *  | lc__queue_push  | any thread             | push, pop       | lock-free (CAS loop) |
  *  | lc__queue_pop   | one consumer at a time | push            | wait-free (1)        |
+ *  | lc__queue_mark  | the consumer           | push            | wait-free (2)        |
  *
- *  (1) wait-free: at most one CAS, to put the stub back in place of the last node. It never
- *      waits for a producer.
+ *  (1) at most one CAS, to put the stub back in place of the last node. It never waits for a
+ *      producer. (2) one CAS.
  *
- * A push is two steps: swap the producer end to the new node, then link the previous node to it.
- * Between the two, the new node (and every node pushed after it) is "in flight": unreachable
- * from head. lc__queue_pop then returns NULL even though the queue is not empty; callers tell
- * this case from emptiness by their own message count.
+ * A push is two steps: swap the producer end to the new node, then link the previous node to it
+ * (a CAS, which cannot fail more than once). Between the two, the new node (and every node
+ * pushed after it) is "in flight": unreachable from head. lc__queue_pop then returns NULL even
+ * though the queue is not empty; callers tell this case from emptiness by their own message
+ * count.
+ *
+ * The consumer that is about to wait marks the link that the next push will set
+ * (lc__queue_mark); the producer that sets it sees the mark and wakes the consumer. Producers
+ * that find no mark need not look at the consumer's waker at all.
  *
  * Order: nodes come out in the order of their swaps, so FIFO per producer.
  */
@@ -56,32 +62,51 @@ static inline void lc__queue_init(lc__queue *q)
     q->tail = (lc__word)&q->stub;
 }
 
-static inline void lc__queue_push(lc__queue *q, lc_node *n)
+/* A link word holding LC__LINK_MARK instead of NULL: the consumer found nothing to pop and waits
+ * for the next node linked after this one (lc__queue_mark). Read as NULL by the consumer. */
+#define LC__LINK_MARK ((lc__word)1)
+
+/* Consumer: n's successor, or NULL (also for a mark). */
+static inline lc_node *lc__link(lc_node *n)
+{
+    /* acquire: pairs with the link CAS of lc__queue_push, so the node reached, its payload and
+     * its own link are seen as the producer wrote them. */
+    lc__word v = lc__load_acquire(lc__next(n));
+    return v == LC__LINK_MARK ? NULL : (lc_node *)v;
+}
+
+/* Links n at the producer end. Returns true if the consumer had marked the previous node: it
+ * waits for n, and the caller must wake it. */
+static inline bool lc__queue_push(lc__queue *q, lc_node *n)
 {
     lc__store_relaxed(lc__next(n), 0);
     /* full: the swap is the linearization point among producers; its release half also orders
      * n's NULL link before n can be reached through tail. */
     lc_node *prev = (lc_node *)lc__swap_full(&q->tail, (lc__word)n);
     LC__PUSH_WINDOW();
-    /* release: the payload and n's NULL link, written before, are visible to the consumer that
-     * loads prev's link with acquire and so reaches n. */
-    lc__store_release(lc__next(prev), (lc__word)n);
+    /* full, and a read-modify-write rather than a store: its release half makes the payload
+     * and n's NULL link, written before, visible to the consumer that reaches n; and the
+     * consumer's mark (a CAS on the same word) is either before it, and seen here (acquire,
+     * also on failure), or after it, and fails. prev's link is NULL or the mark: only this
+     * producer links prev, and the consumer only turns NULL into the mark. */
+    if (lc__fetch_cas_full(lc__next(prev), 0, (lc__word)n) == 0)
+        return false;
+    lc__store_release(lc__next(prev), (lc__word)n); /* it held the mark */
+    return true;
 }
 
 /* Returns the oldest linked node, or NULL when nothing is linked (empty, or in flight). */
 static inline lc_node *lc__queue_pop(lc__queue *q)
 {
     lc_node *head = q->head;
-    /* acquire (every link load below): pairs with the release link store of lc__queue_push, so
-     * the node reached, its payload and its own link are seen as the producer wrote them. */
-    lc_node *next = (lc_node *)lc__load_acquire(lc__next(head));
+    lc_node *next = lc__link(head);
 
     if (head == &q->stub) {
         if (next == NULL)
             return NULL;
         q->head = next; /* skip the stub */
         head = next;
-        next = (lc_node *)lc__load_acquire(lc__next(next));
+        next = lc__link(next);
     }
     if (next != NULL) {
         q->head = next;
@@ -98,26 +123,53 @@ static inline lc_node *lc__queue_pop(lc__queue *q)
         q->head = &q->stub;
         return head;
     }
-    next = (lc_node *)lc__load_acquire(lc__next(head));
+    next = lc__link(head);
     if (next == NULL)
         return NULL; /* in flight */
     q->head = next;
     return head;
 }
 
-/* Consumer: true if lc__queue_pop would return a node now. Changes nothing. */
-static inline bool lc__queue_peek(lc__queue *q)
+/* Consumer: the node whose link the next push sets, when lc__queue_pop would return NULL now;
+ * NULL when it would return a node. Changes nothing. */
+static inline lc_node *lc__queue_last(lc__queue *q)
 {
     lc_node *head = q->head;
-    /* acquire: as in lc__queue_pop. */
-    lc_node *next = (lc_node *)lc__load_acquire(lc__next(head));
+    lc_node *next = lc__link(head);
     if (head == &q->stub) {
         if (next == NULL)
-            return false;
+            return head; /* empty: the next push links the stub */
         head = next;
-        next = (lc_node *)lc__load_acquire(lc__next(next));
+        next = lc__link(next);
     }
-    return next != NULL || (lc_node *)lc__load_relaxed(&q->tail) == head;
+    if (next != NULL || (lc_node *)lc__load_relaxed(&q->tail) == head)
+        return NULL; /* head can be handed out */
+    return head; /* a push after head is in flight */
+}
+
+/* Consumer: true if lc__queue_pop would return a node now. Changes nothing. */
+static inline bool lc__queue_peek(lc__queue *q) { return lc__queue_last(q) == NULL; }
+
+/*
+ * Consumer, with its waker in place, when lc__queue_pop returned NULL: marks the link that the
+ * next push sets, so that the producer of that push learns that the consumer waits (its
+ * lc__queue_push returns true). Returns false if there is a node to pop after all; then
+ * nothing is marked. A mark stays until that link is set: marking again is one load.
+ *
+ * This is how a producer wakes the receiver only when it waits: it does not have to look at
+ * the waker slot after every push.
+ */
+static inline bool lc__queue_mark(lc__queue *q)
+{
+    lc_node *last = lc__queue_last(q);
+    if (last == NULL)
+        return false;
+    if (lc__load_relaxed(lc__next(last)) == LC__LINK_MARK)
+        return true;
+    /* full: the waker registered before is visible to the producer whose link CAS reads the
+     * mark (release half); this CAS and that one are ordered on the one word, so exactly one
+     * of "the producer sees the mark" and "this CAS fails" happens. */
+    return lc__cas_full(lc__next(last), 0, LC__LINK_MARK);
 }
 
 #endif /* LC_SRC_QUEUE_H */

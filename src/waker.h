@@ -18,9 +18,13 @@
  * it (or the stack records its ctx points to). The price is that the receiver waits for a wake
  * call that is running; wake functions are short.
  *
- * No lost wake-up: the receiver registers (full barrier) and then re-checks for messages; a
- * sender links its message and then loads the slot with a full barrier. One of the two sees
- * the other's store.
+ * No lost wake-up. For a message: the receiver registers, re-checks the queue and, finding
+ * nothing, marks the link the next push sets (lc__queue_mark); the sender whose link CAS finds
+ * the mark calls lc__waker_wake, and one that finds none skips it: the receiver had not marked
+ * it, so it will find that message when it re-checks. For other changes (the last sender
+ * gone, a slot given back on a closed channel): the receiver registers (full barrier) and
+ * then re-checks the state word; the sender changes that word and then loads the slot with a
+ * full barrier. One of the two sees the other's store.
  *
  * A mux registration is the address of a struct lc__mux_entry (8-byte aligned) tagged in its
  * low bits: entry | ARMED, or entry | FIRED once a sender has reported it. The wake of an armed
@@ -93,8 +97,9 @@ static inline void lc__waker_clear(volatile lc__word *slot)
     }
 }
 
-/* Sender, after the change the receiver waits for (a linked message, the last sender gone):
- * calls the registered waker, if any, and clears the slot. */
+/* Sender, after the change the receiver waits for (a message linked where the receiver had
+ * marked the queue, the last sender gone): calls the registered waker, if any, and clears the
+ * slot. */
 static inline void lc__waker_wake(volatile lc__word *slot)
 {
     /* full: orders the sender's change before this load, against the receiver's full CAS of
