@@ -24,13 +24,19 @@ static void init(void) { lc__queue_init(&q); }
 
 TestSuite(queue, .init = init);
 
+/* Pops nodes[first..last] in that order, then finds the queue empty. */
+static void assert_pops(int first, int last)
+{
+    for (int i = first; i <= last; i++)
+        cr_assert_eq(lc__queue_pop(&q), &nodes[i], "pop %d", i);
+    cr_assert_null(lc__queue_pop(&q));
+}
+
 Test(queue, a_push_finds_no_mark_unless_the_consumer_made_one)
 {
     cr_assert_not(lc__queue_push(&q, &nodes[0]));
     cr_assert_not(lc__queue_push(&q, &nodes[1]));
-    cr_assert_eq(lc__queue_pop(&q), &nodes[0]);
-    cr_assert_eq(lc__queue_pop(&q), &nodes[1]);
-    cr_assert_null(lc__queue_pop(&q));
+    assert_pops(0, 1);
 }
 
 Test(queue, mark_on_the_empty_queue_is_seen_by_the_next_push_only)
@@ -39,9 +45,7 @@ Test(queue, mark_on_the_empty_queue_is_seen_by_the_next_push_only)
     cr_assert(lc__queue_mark(&q), "marking again is allowed and keeps the mark");
     cr_assert(lc__queue_push(&q, &nodes[0]), "the push after the mark did not see it");
     cr_assert_not(lc__queue_push(&q, &nodes[1]), "a mark was seen twice");
-    cr_assert_eq(lc__queue_pop(&q), &nodes[0]);
-    cr_assert_eq(lc__queue_pop(&q), &nodes[1]);
-    cr_assert_null(lc__queue_pop(&q));
+    assert_pops(0, 1);
 }
 
 Test(queue, mark_fails_while_a_node_can_be_popped)
@@ -53,9 +57,7 @@ Test(queue, mark_fails_while_a_node_can_be_popped)
     /* head is now the last node, complete (tail is it): it can be popped */
     cr_assert_not(lc__queue_mark(&q));
     cr_assert_not(lc__queue_push(&q, &nodes[2]), "a failed mark left a mark");
-    cr_assert_eq(lc__queue_pop(&q), &nodes[1]);
-    cr_assert_eq(lc__queue_pop(&q), &nodes[2]);
-    cr_assert_null(lc__queue_pop(&q));
+    assert_pops(1, 2);
 }
 
 Test(queue, a_mark_reads_as_null_and_the_stub_put_back_has_none)
@@ -67,7 +69,7 @@ Test(queue, a_mark_reads_as_null_and_the_stub_put_back_has_none)
     cr_assert(lc__queue_peek(&q));
     cr_assert_eq(lc__queue_pop(&q), &nodes[0]); /* the stub goes back, its link reset */
     cr_assert_not(lc__queue_push(&q, &nodes[1]), "the stub came back marked");
-    cr_assert_eq(lc__queue_pop(&q), &nodes[1]);
+    assert_pops(1, 1);
 }
 
 Test(queue, mark_after_a_drained_run_marks_the_stub)
@@ -78,7 +80,7 @@ Test(queue, mark_after_a_drained_run_marks_the_stub)
         cr_assert_eq(lc__queue_pop(&q), &nodes[i]);
     cr_assert(lc__queue_mark(&q));
     cr_assert(lc__queue_push(&q, &nodes[3]));
-    cr_assert_eq(lc__queue_pop(&q), &nodes[3]);
+    assert_pops(3, 3);
 }
 
 Test(queue, the_push_in_flight_on_an_empty_queue_sees_the_mark)
@@ -87,7 +89,7 @@ Test(queue, the_push_in_flight_on_an_empty_queue_sees_the_mark)
     cr_assert(lc__queue_push(&q, &nodes[0]), "the link did not find the mark made in flight");
     cr_assert_null(window_pop);
     cr_assert(window_mark);
-    cr_assert_eq(lc__queue_pop(&q), &nodes[0]);
+    assert_pops(0, 0);
 }
 
 Test(queue, the_push_in_flight_behind_a_node_sees_the_mark_on_that_node)
@@ -97,7 +99,5 @@ Test(queue, the_push_in_flight_behind_a_node_sees_the_mark_on_that_node)
     cr_assert(lc__queue_push(&q, &nodes[1]), "the link did not find the mark made in flight");
     cr_assert_null(window_pop, "the node before a push in flight was handed out");
     cr_assert(window_mark);
-    cr_assert_eq(lc__queue_pop(&q), &nodes[0]);
-    cr_assert_eq(lc__queue_pop(&q), &nodes[1]);
-    cr_assert_null(lc__queue_pop(&q));
+    assert_pops(0, 1);
 }
