@@ -2,9 +2,11 @@
  * The channel struct, shared by the modules that implement the public API. One allocation per
  * channel: lc_tx and lc_rx handles are both views of this struct.
  *
- * Layout: 64 bytes, with or without an allocator; 80 with a drop callback. Producers touch
- * tail and state (and the stub's link when the queue is empty), and the waker only when the
- * receiver has marked the queue (queue.h); the consumer touches head, state and waker.
+ * Layout: 64 bytes, with or without an allocator; 80 with a drop callback. Per message,
+ * producers touch tail and state (and the stub's link when the queue is empty); the waker only
+ * when the receiver has marked the queue (queue.h), at the end of the stream, or when giving a
+ * slot back on a closed channel; waiters when the channel is full. The consumer touches head,
+ * state and the waker, and the stub's link and tail when the queue drains.
  * Keeping the two sides on separate cache lines would triple the idle size, so they share one
  * line on purpose.
  */

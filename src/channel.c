@@ -194,7 +194,8 @@ void lc_rx_drop(lc_rx *rx)
 static void enqueue(struct lc_chan *c, lc_node *n)
 {
     /* Only a receiver that waits has marked the queue (take_or_mark): wake it. The link CAS
-     * that saw the mark read it with acquire, so the waker registered before it is seen. */
+     * that saw the mark read it with acquire, so the waker registered before the mark is
+     * seen; one registered after it, by the slot's read-modify-writes (lc__queue_mark). */
     if (lc__queue_push(&c->q, n))
         lc__waker_wake(&c->waker);
 }

@@ -86,8 +86,8 @@ static bool is_ready(struct lc__mux_entry *e)
 void lc__mux_fire(struct lc__mux_entry *e)
 {
     struct lc_mux *m = owner(e);
-    /* The mux's own queue is not marked (lc_mux_wait registers and peeks): always wake. Its
-     * full load is ordered after the link CAS. */
+    /* The mux's own queue is never marked (its owner registers its waker and then looks at
+     * the queue): always wake. The full load is ordered after the link CAS. */
     (void)lc__queue_push(&m->ready, &e->link);
     lc__waker_wake(&m->waker);
 }

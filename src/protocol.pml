@@ -50,10 +50,13 @@
  * room.c, the release/acquire pairs of queue.h) give that order on real hardware is for the
  * comments in atomic.h, queue.h and waker.h, ThreadSanitizer and the stress tests to cover.
  *
- * Not modelled: lc_mux (lc_mux_add sets RX_WAKER before it arms the slot, as lc_poll_recv
- * does before it registers), lc_try_recv_many, lc_try_send (a failed reservation changes
- * nothing), intrusive mode, lc_tx_clone (the channel starts with NPROD sender references),
- * payloads (a node's number stands for its payload).
+ * Not modelled: lc_mux (lc_mux_add sets RX_WAKER before it arms the slot, and its arming
+ * marks the queue, as lc_poll_recv does before and after it registers), lc_try_recv_many,
+ * lc_try_send (a failed reservation changes nothing), intrusive mode, lc_tx_clone (the channel
+ * starts with NPROD sender references), payloads (a node's number stands for its payload), and
+ * the identity of wakers: the receiver has one waker value, so a mark made for one waker and
+ * used for the next is covered by the order of steps here, and by the slot's read-modify-writes
+ * on real hardware (see lc__queue_mark).
  *
  * Checked (assertions, and spin's end-state and cycle checks, see src/model.sh):
  *   - every process reaches its end: nobody parks or waits forever, so no wake-up is lost;
@@ -84,6 +87,9 @@
  *   POLL_SEND   producer 1 sends with lc_poll_send from an event loop (lc__room_poll), and
  *               may once give up a pending send with lc_send_cancel (lc__room_cancel) and
  *               send the message again
+ *   KEEP_HANDLES the producers keep their handles until the consumer has stopped, and the
+ *               consumer stops once it has every message: no end-of-stream wake-up can stand
+ *               in for a message's missed one
  * Mutations, each of which the check must catch:
  *   BUG_NO_RECHECK        recv_park parks right after registering its waker, trusting the
  *                         check of recv_spin, without checking the queue again
@@ -113,6 +119,8 @@
  *   BUG_CANCEL_KEEPS_GRANT lc__room_cancel drops a slot granted to the cancelled wait instead of
  *                         passing it on
  *   BUG_NO_MARK           the receiver parks (or returns LC_PENDING) without marking the queue
+ *   BUG_MARK_COMPLETE     lc__queue_mark marks the link of a last node that can be handed out
+ *                         (tail is that node), instead of reporting it
  *   BUG_PUSH_STORE_LINK   lc__queue_push loads the link to see the mark, then links with a plain
  *                         store, instead of one CAS: a mark made in between is lost
  *   (BUG_WAKE_BEFORE_LINK now looks at the mark, and wakes, inside the in-flight window.)
@@ -355,7 +363,11 @@ inline queue_mark()
     if
     :: hn != NIL -> ok = false /* a node after head: head (or the one after the stub) pops */
     :: hn == NIL && h == STUB -> ok = true /* empty: the next push links the stub */
+#ifndef BUG_MARK_COMPLETE
     :: hn == NIL && h != STUB -> atomic { ok = (tail != h) } /* else head is complete */
+#else
+    :: hn == NIL && h != STUB -> ok = true
+#endif
     fi;
     if
     :: ok ->
@@ -1068,6 +1080,9 @@ proctype producer(byte p)
     :: else -> break
     od;
     k = 0;
+#ifdef KEEP_HANDLES
+    (rx_done);
+#endif
     tx_drop()
 }
 
@@ -1105,6 +1120,9 @@ proctype consumer()
               assert(got[0] == NMSG && got[1] == NMSG);
 #endif
           }
+#ifdef KEEP_HANDLES
+       :: rc == LC_OK && got[0] + got[1] == NPROD * NMSG -> break /* all of them */
+#endif
        :: else -> skip /* received one (LC_OK), LC_PENDING or LC_TIMEDOUT: go on */
        fi
 #ifdef RX_CLOSE

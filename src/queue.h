@@ -15,7 +15,7 @@
  *      producer. (2) one CAS.
  *
  * A push is two steps: swap the producer end to the new node, then link the previous node to it
- * (a CAS, which cannot fail more than once). Between the two, the new node (and every node
+ * (a CAS; when it fails, the link held the consumer's mark, and a store follows). Between the two, the new node (and every node
  * pushed after it) is "in flight": unreachable from head. lc__queue_pop then returns NULL even
  * though the queue is not empty; callers tell this case from emptiness by their own message
  * count.
@@ -151,10 +151,17 @@ static inline lc_node *lc__queue_last(lc__queue *q)
 static inline bool lc__queue_peek(lc__queue *q) { return lc__queue_last(q) == NULL; }
 
 /*
- * Consumer, with its waker in place, when lc__queue_pop returned NULL: marks the link that the
- * next push sets, so that the producer of that push learns that the consumer waits (its
- * lc__queue_push returns true). Returns false if there is a node to pop after all; then
+ * Consumer, with its waker in place, when it finds nothing to pop: marks the link that the next
+ * push sets, so that the producer of that push learns that the consumer waits (its
+ * lc__queue_push returns true). Returns false if there is a node to pop, or seemed to be (a
+ * stale read of tail: the next pop then finds nothing, and the caller looks again); then
  * nothing is marked. A mark stays until that link is set: marking again is one load.
+ *
+ * A mark made while an earlier waker was registered serves a later one too, because the
+ * waker's registration (lc__waker_register) and the marked producer's load of the slot
+ * (lc__waker_wake: lc__load_full) are both read-modify-writes of the slot. Whichever comes
+ * second sees the first: the producer sees the new waker, or the consumer's re-check after
+ * registering sees the producer's node. Neither may become a plain load or store.
  *
  * This is how a producer wakes the receiver only when it waits: it does not have to look at
  * the waker slot after every push.

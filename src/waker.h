@@ -20,8 +20,10 @@
  *
  * No lost wake-up. For a message: the receiver registers, re-checks the queue and, finding
  * nothing, marks the link the next push sets (lc__queue_mark); the sender whose link CAS finds
- * the mark calls lc__waker_wake, and one that finds none skips it: the receiver had not marked
- * it, so it will find that message when it re-checks. For other changes (the last sender
+ * the mark calls lc__waker_wake. A sender that finds no mark skips the slot: the receiver is
+ * not waiting yet (its re-check after registering will find the message), or it waits on a
+ * mark at an earlier link, whose sender wakes it. A mark can outlive the waker it was made
+ * for; see lc__queue_mark for why the next waker is still called. For other changes (the last sender
  * gone, a slot given back on a closed channel): the receiver registers (full barrier) and
  * then re-checks the state word; the sender changes that word and then loads the slot with a
  * full barrier. One of the two sees the other's store.
