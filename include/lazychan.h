@@ -198,9 +198,10 @@ LC_API void lc_tx_drop(lc_tx *tx);
 /*
  * Closes the channel from the receiving side: every later send fails with LC_CLOSED and senders
  * waiting for room wake with LC_CLOSED (except one that a freed slot was being handed to as
- * the close came: its send returns LC_OK, and its message is queued and received as usual). Messages already accepted stay receivable; once they are
- * drained, receives return LC_CLOSED. A receiver registered with a mux is reported if that
- * leaves it at end of stream. Idempotent. NULL: no effect. Receiving thread only.
+ * the close came: its send returns LC_OK, and its message is queued and received as usual).
+ * Messages already accepted stay receivable; once they are drained, receives return LC_CLOSED.
+ * A receiver registered with a mux is reported if that leaves it at end of stream. Idempotent.
+ * NULL: no effect. Receiving thread only.
  */
 LC_API void lc_rx_close(lc_rx *rx);
 

@@ -15,10 +15,10 @@
  *      producer. (2) one CAS.
  *
  * A push is two steps: swap the producer end to the new node, then link the previous node to it
- * (a CAS; when it fails, the link held the consumer's mark, and a store follows). Between the two, the new node (and every node
- * pushed after it) is "in flight": unreachable from head. lc__queue_pop then returns NULL even
- * though the queue is not empty; callers tell this case from emptiness by their own message
- * count.
+ * (a CAS; when it fails, the link held the consumer's mark, and a store follows). Between the
+ * two, the new node (and every node pushed after it) is "in flight": unreachable from head.
+ * lc__queue_pop then returns NULL even though the queue is not empty; callers tell this case
+ * from emptiness by their own message count.
  *
  * The consumer that is about to wait marks the link that the next push will set
  * (lc__queue_mark); the producer that sets it sees the mark and wakes the consumer. Producers

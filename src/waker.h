@@ -23,10 +23,10 @@
  * the mark calls lc__waker_wake. A sender that finds no mark skips the slot: the receiver is
  * not waiting yet (its re-check after registering will find the message), or it waits on a
  * mark at an earlier link, whose sender wakes it. A mark can outlive the waker it was made
- * for; see lc__queue_mark for why the next waker is still called. For other changes (the last sender
- * gone, a slot given back on a closed channel): the receiver registers (full barrier) and
- * then re-checks the state word; the sender changes that word and then loads the slot with a
- * full barrier. One of the two sees the other's store.
+ * for; see lc__queue_mark for why the next waker is still called. For other changes (the last
+ * sender gone, a slot given back on a closed channel): the receiver registers (full barrier)
+ * and then re-checks the state word; the sender changes that word and then loads the slot
+ * with a full barrier. One of the two sees the other's store.
  *
  * A mux registration is the address of a struct lc__mux_entry (8-byte aligned) tagged in its
  * low bits: entry | ARMED, or entry | FIRED once a sender has reported it. The wake of an armed

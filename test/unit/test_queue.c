@@ -2,10 +2,9 @@
  * multi-threaded side (a mark racing a link) is checked by the stress suite and the model. */
 #include <criterion/criterion.h>
 
-#define LC_TEST_HOOKS /* the push window hook: run the consumer inside a push */
-#include "queue.h"
+#include "queue.h" /* built with LC_TEST_HOOKS: the consumer can run inside a push */
 
-void (*volatile lc__test_push_window)(void);
+#include "push_window.h"
 
 static lc__queue q;
 static lc_node nodes[4];
