@@ -21,7 +21,7 @@ config=${3:-1x8}
 runs=${4:-3}
 command -v perf >/dev/null ||
     { echo "profile.sh: perf not found (apt-get install linux-perf)" >&2; exit 1; }
-options=(-Dbench=true -Dbuildtype=debugoptimized -Db_ndebug=true -Dtests=false -Dexamples=false)
+options=(-Dbench=true -Dbuildtype=debugoptimized -Db_ndebug=true -Dtests=disabled -Dexamples=disabled)
 if [ -f "$build/build.ninja" ]; then
     meson configure "$build" "${options[@]}" >/dev/null
 else

@@ -16,7 +16,7 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
     shift
 fi
 options=(-Dbench=true -Dbuildtype=release -Doptimization=2 -Db_ndebug=true
-    -Dtests=false -Dexamples=false)
+    -Dtests=disabled -Dexamples=disabled)
 if [ -f "$build/build.ninja" ]; then
     meson configure "$build" "${options[@]}" >/dev/null
 else
