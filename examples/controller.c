@@ -2,9 +2,11 @@
  * controller: a cluster controller's health pipeline. One bounded channel per watched object,
  * all registered in one lc_mux; two producer threads emit health events at a steady rate while
  * objects are retired and replaced; one consumer drains them. It measures heap, throughput and
- * latency, checks that every event is accounted for, and exits nonzero if a check fails.
+ * latency, checks that every event is accounted for, and exits nonzero if a check fails. It
+ * also says whether the target rate was reached, and if not why; a missed rate is not a failure.
  *
  * Usage: controller [channels (10000)] [seconds (5)] [events per second (200000)]
+ *        channels and events per second are integers (1 to 1e8, 1 to 1e9), seconds 0.1 to 86400
  *
  * Threads and ownership:
  *  - The consumer owns the mux and every object's receiver. It creates the objects and drains
@@ -69,6 +71,12 @@ static uint64_t next_random(uint64_t *state) /* xorshift64 */
     x ^= x >> 7;
     x ^= x << 17;
     return *state = x;
+}
+
+/* "s" unless n is 1: printf("%" PRIu64 " event%s", n, plural(n)). */
+static const char *plural(uint64_t n)
+{
+    return n == 1 ? "" : "s";
 }
 
 /* ---- a counting allocator, safe from any thread ---- */
@@ -193,6 +201,7 @@ struct producer {
     lc_tx **tx;      /* per slot: this producer's sender reference, or NULL once closed */
     lc_rx *handoffs; /* new senders from the consumer; received by this producer's thread */
     uint64_t seed, seq;
+    uint64_t made;           /* events made: each sent, refused full, or given up */
     uint64_t refused_full;   /* sends that found the object's 16 events queued */
     uint64_t refused_closed; /* sends to a retired object */
     uint64_t no_sender;      /* picks of an object whose new sender had not arrived yet */
@@ -208,7 +217,8 @@ struct idle {
 
 struct controller {
     size_t n_objects;
-    double rate; /* events per second, all producers together */
+    double rate;       /* events per second, all producers together */
+    uint64_t start_ns; /* when the producers' schedule begins: set by main before they start */
     struct heap heap;         /* the object channels, their registrations and the mux */
     struct heap control_heap; /* the handoff channels */
     lc_allocator heap_allocator, control_allocator;
@@ -320,13 +330,14 @@ static void send_event(struct producer *p)
     p->gave_up++;
 }
 
-/* Sends rate / N_PRODUCERS events per second, in bursts of what is due, until stopped. */
+/* Sends rate / N_PRODUCERS events per second from ctl->start_ns (so a late start is caught up),
+ * in bursts of what is due, until stopped. */
 static void *produce(void *arg)
 {
     struct producer *p = arg;
     struct controller *ctl = p->ctl;
     double per_ns = ctl->rate / N_PRODUCERS / 1e9;
-    uint64_t start = now_ns(), made = 0, next_handoff = start;
+    uint64_t start = ctl->start_ns, made = 0, next_handoff = start;
     while (!atomic_load(&ctl->stop)) {
         uint64_t now = now_ns();
         if (now >= next_handoff) {
@@ -341,6 +352,7 @@ static void *produce(void *arg)
             next = now + MIN_NAP_NS;
         sleep_until(next);
     }
+    p->made = made;
     return NULL;
 }
 
@@ -561,74 +573,103 @@ static void *consume(void *arg)
 
 /* ---- main: start, progress, report ---- */
 
-static bool parse(const char *s, double min, double max, double *out)
+/* Reads s into *out if it is a number from min to max (an integer if whole); if not, says why. */
+static bool parse(const char *s, const char *name, double min, double max, bool whole,
+                  double *out)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !(v >= min && v <= max))
+    if (errno != 0 || end == s || *end != '\0' || !(v >= min && v <= max) ||
+        (whole && v != (double)(uint64_t)v)) {
+        fprintf(stderr, "controller: %s must be %s from %.15g to %.15g, got \"%s\"\n", name,
+                whole ? "an integer" : "a number", min, max, s);
         return false;
+    }
     *out = v;
     return true;
 }
 
 static int check(bool ok, const char *what)
 {
-    printf("  %-70s %s\n", what, ok ? "ok" : "FAILED");
+    printf("  %-76s %s\n", what, ok ? "ok" : "FAILED");
     return ok ? 0 : 1;
+}
+
+/* One line of the traffic table: a count and its noun, its rate if over_s > 0, and a note. */
+static void row(const char *label, uint64_t n, const char *noun, double over_s, const char *note)
+{
+    char word[16], rate[32] = "";
+    snprintf(word, sizeof word, "%s%s", noun, plural(n));
+    if (over_s > 0)
+        snprintf(rate, sizeof rate, "%.0f/s", (double)n / over_s);
+    printf("  %-9s %10" PRIu64 " %-7s %9s  %s\n", label, n, word, rate, note);
 }
 
 static void report(struct controller *ctl, double elapsed_s)
 {
     uint64_t sent = count_get(&ctl->sent), received = count_get(&ctl->received);
     uint64_t dropped = count_get(&ctl->dropped);
-    uint64_t full = 0, closed = 0, no_sender = 0, gave_up = 0;
+    uint64_t made = 0, full = 0, closed = 0, no_sender = 0, gave_up = 0;
     for (int k = 0; k < N_PRODUCERS; k++) {
+        made += ctl->producers[k].made;
         full += ctl->producers[k].refused_full;
         closed += ctl->producers[k].refused_closed;
         no_sender += ctl->producers[k].no_sender;
         gave_up += ctl->producers[k].gave_up;
     }
-    printf("\nTraffic over %.2f s:\n", elapsed_s);
-    printf("  sent     %10" PRIu64 " events  %8.0f/s\n", sent, (double)sent / elapsed_s);
-    printf("  received %10" PRIu64 " events  %8.0f/s\n", received,
-           (double)received / elapsed_s);
-    printf("  dropped  %10" PRIu64 " events  (queued in a retired object: the drop callback)\n",
-           dropped);
-    printf("  not sent: %" PRIu64 " to a full object (LC_FULL), %" PRIu64 " to a retired object "
-           "(LC_CLOSED:\n            the producer dropped its sender and tried another object)\n",
-           full, closed);
-    printf("  objects replaced: %" PRIu64 "; %" PRIu64 " picks of a slot whose new sender was not "
-           "handed over yet,\n            %" PRIu64 " events not sent for want of an open object "
-           "in %d picks\n", count_get(&ctl->replaced), no_sender, gave_up, SEND_TRIES);
-    printf("  lc_mux_wait: %" PRIu64 " calls, %" PRIu64 " with reports, %.2f reports per call; "
-           "%.2f events per report\n", ctl->wait_calls, ctl->waits_with_events,
+    double reached = (double)sent / elapsed_s, percent = 100 * reached / ctl->rate;
+    char note[96];
+    printf("\nTraffic over %.2f s, target %.0f event%s/s:\n", elapsed_s, ctl->rate,
+           plural((uint64_t)ctl->rate));
+    row("made", made, "event", elapsed_s, "by the producers: sent + LC_FULL + no object");
+    snprintf(note, sizeof note, "= received + dropped; %.1f%% of the target rate", percent);
+    row("sent", sent, "event", elapsed_s, note);
+    row("LC_FULL", full, "send", 0, "found the channel full (consumer behind): event lost");
+    snprintf(note, sizeof note, "not sent: %d pick%s found no open object", SEND_TRIES,
+             plural(SEND_TRIES));
+    row("no object", gave_up, "event", 0, note);
+    row("received", received, "event", elapsed_s, "by the consumer");
+    row("dropped", dropped, "event", 0, "left in a retired object: passed to its drop callback");
+    snprintf(note, sizeof note, "retired (receiver dropped) and renewed, one per %d ms",
+             RETIRE_EVERY_NS / 1000000);
+    row("replaced", count_get(&ctl->replaced), "object", 0, note);
+    row("LC_CLOSED", closed, "send", 0, "found the object retired: sender dropped, next pick");
+    row("no sender", no_sender, "pick", 0, "of a slot whose new sender was not handed over yet");
+    printf("  lc_mux_wait: %" PRIu64 " call%s, %" PRIu64 " with reports (a report: one channel "
+           "with events ready);\n               %.2f reports per call that had any, %.2f events "
+           "drained per report\n", ctl->wait_calls, plural(ctl->wait_calls), ctl->waits_with_events,
            ctl->waits_with_events ? (double)ctl->reports / (double)ctl->waits_with_events : 0.0,
            ctl->reports ? (double)received / (double)ctl->reports : 0.0);
     const struct histogram *h = &ctl->latency;
-    printf("  latency, send to receive: p50 %.1f µs, p99 %.1f µs, max %.1f µs\n",
-           (double)histogram_quantile(h, 0.50) / 1e3, (double)histogram_quantile(h, 0.99) / 1e3,
-           (double)h->max / 1e3);
+    printf("  latency, send to receive: p50 %.1f µs, p99 %.1f µs, max %.1f µs (pN: N%% took "
+           "less)\n", (double)histogram_quantile(h, 0.50) / 1e3,
+           (double)histogram_quantile(h, 0.99) / 1e3, (double)h->max / 1e3);
 
     size_t after = heap_live(&ctl->heap), control_after = heap_live(&ctl->control_heap);
-    printf("\nLibrary heap (objects, registrations, mux):\n");
+    printf("\nLibrary heap (bytes lazychan allocated for the objects, registrations and mux):\n");
     printf("  at start %zu B, peak %zu B, after draining %zu B, after teardown %zu B\n",
            ctl->idle.total, atomic_load(&ctl->heap.peak), ctl->heap_drained, after);
 
-    printf("\nChecks:\n");
+    printf("\nChecks (every event accounted for; heap back to idle once drained, 0 after "
+           "teardown):\n");
     char line[128];
     int failures = 0;
+    snprintf(line, sizeof line, "made %" PRIu64 " == sent %" PRIu64 " + LC_FULL %" PRIu64
+             " + no object %" PRIu64, made, sent, full, gave_up);
+    failures += check(made == sent + full + gave_up, line);
     snprintf(line, sizeof line, "sent %" PRIu64 " == received %" PRIu64 " + dropped %" PRIu64,
              sent, received, dropped);
     failures += check(sent == received + dropped, line);
     snprintf(line, sizeof line, "heap after draining %zu B == idle %zu B", ctl->heap_drained,
              ctl->idle.total);
     failures += check(ctl->heap_drained == ctl->idle.total, line);
-    snprintf(line, sizeof line, "heap after teardown %zu B (%zu blocks) == 0", after,
-             atomic_load(&ctl->heap.blocks));
-    failures += check(after == 0 && atomic_load(&ctl->heap.blocks) == 0, line);
-    snprintf(line, sizeof line, "handoff channels: %zu B drained == %zu B idle, %zu B after",
-             ctl->control_drained, ctl->idle.control, control_after);
+    size_t blocks = atomic_load(&ctl->heap.blocks);
+    snprintf(line, sizeof line, "heap after teardown %zu B (%zu block%s) == 0", after, blocks,
+             plural(blocks));
+    failures += check(after == 0 && blocks == 0, line);
+    snprintf(line, sizeof line, "handoff channels (to producers): %zu B drained == %zu B "
+             "idle, %zu B after", ctl->control_drained, ctl->idle.control, control_after);
     failures += check(ctl->control_drained == ctl->idle.control && control_after == 0, line);
     snprintf(line, sizeof line, "events for the wrong object %" PRIu64 ", out of order %" PRIu64
              ", early LC_CLOSED %" PRIu64, ctl->wrong_object, ctl->out_of_order,
@@ -640,19 +681,45 @@ static void report(struct controller *ctl, double elapsed_s)
     failures += check(h->total == received, line);
     failures += check(!atomic_load(&ctl->failed), "no call failed");
     if (failures != 0) {
-        printf("%d checks FAILED\n", failures);
+        printf("%d check%s FAILED\n", failures, plural((uint64_t)failures));
         atomic_store(&ctl->failed, true);
     } else {
         printf("All checks passed.\n");
     }
+
+    /* The rate is reported, not checked: it measures the machine as much as the library. Slack:
+     * 1%, and one event per producer (each makes whole events). */
+    double enough = 0.99 * ctl->rate * elapsed_s - N_PRODUCERS;
+    const char *unit = plural((uint64_t)ctl->rate);
+    if ((double)sent >= enough) {
+        printf("Target rate reached: %.0f of %.0f event%s/s (%.1f%%", reached, ctl->rate, unit,
+               percent);
+        if (percent < 99) /* within the slack: a short run */
+            printf(": only whole events are sent, and %.1f were due", ctl->rate * elapsed_s);
+        printf(").\n");
+        return;
+    }
+    printf("Target rate NOT reached: asked %.0f event%s/s, reached %.0f/s, i.e. %.1f%% of it.\n",
+           ctl->rate, unit, reached, percent);
+    if ((double)made < enough)
+        printf("  The producers could not keep up on this machine: they made only %.0f/s.\n",
+               (double)made / elapsed_s);
+    if (full > 0)
+        printf("  Sends that found a channel full (LC_FULL: the consumer fell behind), their "
+               "events lost: %" PRIu64 ".\n", full);
+    if (gave_up > 0)
+        printf("  Events not sent, no open object in %d pick%s (retired, new sender not handed "
+               "over yet): %" PRIu64 ".\n", SEND_TRIES, plural(SEND_TRIES), gave_up);
 }
 
 int main(int argc, char **argv)
 {
     double channels = 10000, seconds = 5, rate = 200000;
-    if (argc > 4 || (argc > 1 && !parse(argv[1], 1, 1e8, &channels)) ||
-        (argc > 2 && !parse(argv[2], 0.1, 86400, &seconds)) ||
-        (argc > 3 && !parse(argv[3], 1, 1e9, &rate))) {
+    if (argc > 4)
+        fprintf(stderr, "controller: at most 3 arguments, got %d\n", argc - 1);
+    if (argc > 4 || (argc > 1 && !parse(argv[1], "channels", 1, 1e8, true, &channels)) ||
+        (argc > 2 && !parse(argv[2], "seconds", 0.1, 86400, false, &seconds)) ||
+        (argc > 3 && !parse(argv[3], "events per second", 1, 1e9, true, &rate))) {
         fprintf(stderr, "usage: %s [channels (10000)] [seconds (5)] [events per second "
                         "(200000)]\n", argv[0]);
         return 2;
@@ -683,10 +750,12 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < ctl.n_objects; i++)
         ctl.objects[i].slot = (uint32_t)i;
 
-    printf("controller: %zu objects, each a bounded channel (capacity %d, %zu-byte events), "
-           "all in one\nlc_mux; %d producers at %.0f events/s in total for %.1f s; one object "
-           "replaced every %d ms.\n\n", ctl.n_objects, CAPACITY, sizeof(struct health_event),
-           N_PRODUCERS, rate, seconds, RETIRE_EVERY_NS / 1000000);
+    printf("controller: %zu object%s, each a bounded channel (capacity %d, %zu-byte events), all "
+           "in one\nlc_mux (one wait for them all); %d producer%s, target %.0f event%s/s in total, "
+           "for %g s;\nevery %d ms the consumer retires an object (drops its receiver) and a new "
+           "one takes its slot.\n\n", ctl.n_objects, plural(ctl.n_objects), CAPACITY,
+           sizeof(struct health_event), N_PRODUCERS, plural(N_PRODUCERS), rate,
+           plural((uint64_t)rate), seconds, RETIRE_EVERY_NS / 1000000);
 
     pthread_t consumer, producers[N_PRODUCERS];
     int err = pthread_create(&consumer, NULL, consume, &ctl);
@@ -706,20 +775,25 @@ int main(int argc, char **argv)
     const struct idle *idle = &ctl.idle;
     size_t n = ctl.n_objects;
     char label[64];
-    printf("Idle, before any traffic (library heap, counted by the lc_allocator):\n");
-    snprintf(label, sizeof label, "%zu channels", n);
+    printf("Idle, before any traffic (library heap: bytes lazychan allocated, counted by an "
+           "lc_allocator):\n");
+    snprintf(label, sizeof label, "%zu channel%s", n, plural(n));
     printf("  %-26s %10zu B  %6.1f B each (with a drop callback; %zu B without)\n", label,
            idle->channels, (double)idle->channels / (double)n, idle->plain);
-    snprintf(label, sizeof label, "%zu mux registrations", n);
-    printf("  %-26s %10zu B  %6.1f B each\n", label, idle->registrations,
-           (double)idle->registrations / (double)n);
+    snprintf(label, sizeof label, "%zu mux registration%s", n, plural(n));
+    printf("  %-26s %10zu B  %6.1f B each (the mux's record of a channel)\n", label,
+           idle->registrations, (double)idle->registrations / (double)n);
     printf("  %-26s %10zu B\n", "the mux", idle->mux);
     printf("  %-26s %10zu B  %6.1f B per idle channel, its registration included:\n", "total",
            idle->total, (double)idle->total / (double)n);
-    printf("  %-26s %10s    %.0f B channel + %.0f B mux registration (+ the mux, shared)\n\n",
+    printf("  %-26s %10s    %.0f B channel + %.0f B mux registration (+ the mux, shared)\n",
            "", "", (double)idle->channels / (double)n, (double)idle->registrations / (double)n);
+    printf("A drop callback: what a channel calls on each event it discards unreceived; this one "
+           "counts them.\n\nEach second: rates over that second; dropped events and replaced "
+           "objects so far; heap now:\n");
     fflush(stdout);
 
+    uint64_t start = ctl.start_ns = now_ns(), end = start + (uint64_t)(seconds * 1e9);
     int started = 0;
     for (; started < N_PRODUCERS; started++) {
         err = pthread_create(&producers[started], NULL, produce, &ctl.producers[started]);
@@ -729,7 +803,6 @@ int main(int argc, char **argv)
         }
     }
 
-    uint64_t start = now_ns(), end = start + (uint64_t)(seconds * 1e9);
     uint64_t last_t = start, last_sent = 0, last_received = 0;
     for (int second = 1; !atomic_load(&ctl.stop); second++) {
         uint64_t t = start + (uint64_t)second * NS_PER_S;
@@ -747,10 +820,11 @@ int main(int argc, char **argv)
             break;
     }
 
+    /* Timed at the stop: a producer asleep until its next event (2 / rate) sends nothing more. */
+    double elapsed = (double)(now_ns() - start) / 1e9;
     atomic_store(&ctl.stop, true);
     for (int k = 0; k < started; k++)
         pthread_join(producers[k], NULL);
-    double elapsed = (double)(now_ns() - start) / 1e9;
     atomic_store(&ctl.finish, true); /* seq_cst: the producers' work happens before */
     pthread_join(consumer, NULL);
 
