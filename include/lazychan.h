@@ -421,7 +421,7 @@ LC_API LC_NODISCARD int lc_mux_wait(lc_mux *mux, uint64_t timeout_ns, lc_mux_eve
 
 /*
  * Linux: a file descriptor (an eventfd, made at the first call and owned by the mux) for an
- * epoll, poll or libuv loop. It becomes readable when a registered receiver becomes ready after
+ * epoll, poll, libuv or GLib loop (examples/epoll.c, uv.c, glib.c). It becomes readable when a registered receiver becomes ready after
  * an lc_mux_wait that returned LC_TIMEDOUT: so when it is readable, call lc_mux_wait with
  * timeout 0 until it returns LC_TIMEDOUT, handling what it reports, and only then wait on the
  * descriptor again. lc_mux_wait clears it. Returns the descriptor, LC_NOMEM (the system is out
@@ -434,7 +434,9 @@ LC_API size_t lc_mux_count(const lc_mux *mux);
 
 /*
  * Unregisters every receiver (they stay usable, with their messages), closes the descriptor of
- * lc_mux_fd and frees the mux. NULL: no effect. Owning thread.
+ * lc_mux_fd and frees the mux. Take the descriptor out of any event loop that watches it first
+ * (epoll_ctl EPOLL_CTL_DEL, uv_close of the uv_poll_t, g_source_destroy): once closed, its
+ * number may be reused by the next descriptor the process opens. NULL: no effect. Owning thread.
  */
 LC_API void lc_mux_free(lc_mux *mux);
 
