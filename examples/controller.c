@@ -626,8 +626,8 @@ static void report(struct controller *ctl, double elapsed_s)
     snprintf(note, sizeof note, "= received + dropped; %.1f%% of the target rate", percent);
     row("sent", sent, "event", elapsed_s, note);
     row("LC_FULL", full, "send", 0, "found the channel full (consumer behind): event lost");
-    snprintf(note, sizeof note, "not sent: %d pick%s found no open object", SEND_TRIES,
-             plural(SEND_TRIES));
+    snprintf(note, sizeof note, "not sent: none of %d random pick%s was an open object",
+             SEND_TRIES, plural(SEND_TRIES));
     row("no object", gave_up, "event", 0, note);
     row("received", received, "event", elapsed_s, "by the consumer");
     row("dropped", dropped, "event", 0, "left in a retired object: passed to its drop callback");
