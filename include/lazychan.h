@@ -60,6 +60,25 @@
  * it allocates, lc_rx_len counts it and another sender may see LC_FULL; if the allocation then
  * fails, the slot is given back (to a waiting sender first).
  *
+ * Timeouts (lc_send_timeout, lc_recv_timeout, lc_mux_wait) are measured on CLOCK_MONOTONIC: a
+ * step of the wall clock neither stretches nor shortens them. (With -Dparker=portable on a
+ * system without pthread_condattr_setclock, a step back can still stretch one wait by the step.)
+ *
+ * Cancellation: no call of the library is a cancellation point. A thread cancelled with
+ * pthread_cancel (deferred, the default) while it is blocked in a call stays in it until the call
+ * returns as it would have (woken by a message, room, a close, its timeout), and the cancel then
+ * acts at the thread's next cancellation point; so cancel a blocked thread and then wake it, for
+ * example by closing the channel. Callbacks you give the library run inside its calls: if one is
+ * a cancellation point, the call that runs it is one too. Asynchronous cancellation
+ * (PTHREAD_CANCEL_ASYNCHRONOUS) must not interrupt a call.
+ *
+ * fork(): a child process may use only the channels and muxes it creates itself. Those it
+ * inherited are copies whose other ends live in the parent (the threads that send or wait, their
+ * wait records on their stacks) and whose mux descriptor the parent shares: the child must make
+ * no call on them, not even lc_tx_drop, lc_rx_drop or lc_mux_free (their memory is freed with the
+ * child's address space). The library keeps no global state, so the child's own channels and
+ * muxes work as in any process.
+ *
  * A receive loop:
  * @code
  *     struct event ev;

@@ -296,19 +296,24 @@ static size_t park(struct lc_mux *m, lc_mux_event *events, size_t max, uint64_t 
 }
 
 #ifdef __linux__
+/* read, write and close are cancellation points: each runs with cancellation off. */
 static void drain_fd(struct lc_mux *m)
 {
     uint64_t value;
+    int cancel = lc__cancel_off();
     while (read(m->fd, &value, sizeof value) < 0 && errno == EINTR)
         continue; /* EAGAIN: it was not readable */
+    lc__cancel_restore(cancel);
 }
 
 static void signal_fd(void *ctx)
 {
     struct lc_mux *m = ctx;
     uint64_t one = 1;
+    int cancel = lc__cancel_off();
     while (write(m->fd, &one, sizeof one) < 0 && errno == EINTR)
         continue; /* EAGAIN: the counter is saturated, so it is readable anyway */
+    lc__cancel_restore(cancel);
 }
 #endif
 
@@ -391,8 +396,11 @@ void lc_mux_free(lc_mux *mux)
         free_entry(mux, e);
     }
 #ifdef __linux__
-    if (mux->fd >= 0)
+    if (mux->fd >= 0) {
+        int cancel = lc__cancel_off();
         close(mux->fd);
+        lc__cancel_restore(cancel);
+    }
 #endif
     lc__mem_free(mux->allocator, mux, sizeof *mux);
 }

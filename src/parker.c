@@ -62,15 +62,25 @@ void lc__parker_wake(lc__parker *p)
 
 #else /* LC_PARKER_PORTABLE */
 
-/* The condition variable keeps its default clock (CLOCK_REALTIME): not every system has
- * pthread_condattr_setclock. Each wait converts the time left on the monotonic clock into a
- * realtime deadline, and the loop re-checks the monotonic deadline, so a jump of the realtime
- * clock only makes one wait end early or late, never the whole wait. */
+/* Deadlines are on the monotonic clock. Where pthread_condattr_setclock exists the condition
+ * variable waits on that clock too, so a step of the wall clock changes nothing. Elsewhere it
+ * keeps CLOCK_REALTIME: each wait converts the time left into a realtime deadline and the loop
+ * re-checks the monotonic one, so a step of the wall clock can still stretch one wait (a step
+ * back) or end it early (a step forward). */
 void lc__parker_init(lc__parker *p)
 {
     p->seq = 0;
     pthread_mutex_init(&p->mutex, NULL);
+#ifdef LC_HAVE_CONDATTR_SETCLOCK
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    p->monotonic = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0;
+    pthread_cond_init(&p->cond, &attr);
+    pthread_condattr_destroy(&attr);
+#else
+    p->monotonic = false;
     pthread_cond_init(&p->cond, NULL);
+#endif
 }
 
 void lc__parker_destroy(lc__parker *p)
@@ -79,22 +89,33 @@ void lc__parker_destroy(lc__parker *p)
     pthread_mutex_destroy(&p->mutex);
 }
 
-/* The realtime deadline that is timeout_ns from now. */
-static struct timespec realtime_after(uint64_t timeout_ns)
+/* ns after the epoch of a clock whose time is (sec, nsec) now, as a timespec for
+ * pthread_cond_timedwait (saturated where time_t is 32 bits: the wait then ends early, in 2038,
+ * and is made again). */
+static struct timespec timespec_after(uint64_t sec, uint64_t nsec, uint64_t ns)
 {
+    nsec += ns % NS_PER_S;
+    sec += ns / NS_PER_S + nsec / NS_PER_S;
+    if (sizeof(time_t) < sizeof(uint64_t) && sec > INT32_MAX)
+        sec = INT32_MAX;
+    struct timespec ts = {.tv_sec = (time_t)sec, .tv_nsec = (long)(nsec % NS_PER_S)};
+    return ts;
+}
+
+/* The deadline for pthread_cond_timedwait, on the condition variable's clock. */
+static struct timespec cond_deadline(const lc__parker *p, uint64_t deadline_ns, uint64_t now_ns)
+{
+    if (p->monotonic) /* deadline_ns is on that clock already */
+        return timespec_after(0, 0, deadline_ns);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    uint64_t ns = (uint64_t)now.tv_nsec + timeout_ns % NS_PER_S;
-    uint64_t s = (uint64_t)now.tv_sec + timeout_ns / NS_PER_S + ns / NS_PER_S;
-    if (sizeof(time_t) < sizeof(uint64_t) && s > INT32_MAX)
-        s = INT32_MAX; /* a 32-bit time_t: wait until 2038, then wait again */
-    struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)(ns % NS_PER_S)};
-    return ts;
+    return timespec_after((uint64_t)now.tv_sec, (uint64_t)now.tv_nsec, deadline_ns - now_ns);
 }
 
 bool lc__parker_wait(lc__parker *p, unsigned seen, uint64_t deadline_ns)
 {
     bool woken = true;
+    int cancel = lc__cancel_off(); /* pthread_cond_wait is a cancellation point */
     pthread_mutex_lock(&p->mutex);
     while (lc__load_u32_acquire(&p->seq) == seen) {
         if (deadline_ns == LC__NO_DEADLINE) {
@@ -106,10 +127,11 @@ bool lc__parker_wait(lc__parker *p, unsigned seen, uint64_t deadline_ns)
             woken = false;
             break;
         }
-        struct timespec abs = realtime_after(deadline_ns - now);
+        struct timespec abs = cond_deadline(p, deadline_ns, now);
         pthread_cond_timedwait(&p->cond, &p->mutex, &abs);
     }
     pthread_mutex_unlock(&p->mutex);
+    lc__cancel_restore(cancel);
     return woken;
 }
 

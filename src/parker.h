@@ -22,15 +22,14 @@
 #define LC_PARKER_PORTABLE 1
 #endif
 
-#ifdef LC_PARKER_PORTABLE
 #include <pthread.h>
-#endif
 
 typedef struct lc__parker {
     volatile unsigned seq; /* wakes so far; the futex word */
 #ifdef LC_PARKER_PORTABLE
     pthread_mutex_t mutex;
     pthread_cond_t cond;
+    bool monotonic; /* cond waits on CLOCK_MONOTONIC (else CLOCK_REALTIME) */
 #endif
 } lc__parker;
 
@@ -60,6 +59,22 @@ void lc__parker_wake(lc__parker *p);
 
 /* lc__parker_wake as a wake function, for an lc_waker whose ctx is a parker. */
 void lc__parker_wake_fn(void *parker);
+
+/* No call of the library is a cancellation point (lazychan.h): the waits and system calls inside
+ * one that are (pthread_cond_wait, read, write, close) run between these two, which turn
+ * deferred cancellation off and back to what it was. */
+static inline int lc__cancel_off(void)
+{
+    int old;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+    return old;
+}
+
+static inline void lc__cancel_restore(int old)
+{
+    int ignored;
+    pthread_setcancelstate(old, &ignored);
+}
 
 /* Rounds of a wait's first phase, which polls before it parks: a futex wake costs tens of
  * microseconds here, so a brief spin catches a wake-up that is about to come far more cheaply. */
