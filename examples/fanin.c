@@ -337,6 +337,8 @@ static bool verify(const struct fanin *f, size_t still_registered)
 
 bool fanin_end(struct fanin *f, bool ok)
 {
+    /* Every receiver that ended its stream left the mux: none is left on success. */
+    size_t still_registered = f->mux != NULL ? lc_mux_count(f->mux) : 0;
     /* On failure, dropping the receivers makes blocked producers' sends fail: they finish. */
     for (size_t c = 0; f->chans != NULL && c < f->n; c++)
         lc_rx_drop(f->chans[c].rx);
@@ -355,7 +357,6 @@ bool fanin_end(struct fanin *f, bool ok)
     for (int k = f->started; k < FANIN_PRODUCERS; k++)
         for (size_t c = 0; c < f->n && f->prod[k].tx != NULL; c++)
             lc_tx_drop(f->prod[k].tx[c]);
-    size_t still_registered = lc_mux_count(f->mux);
     lc_mux_free(f->mux); /* closes the descriptor, which the loop no longer watches */
     ok = ok && verify(f, still_registered);
     for (int k = 0; k < FANIN_PRODUCERS; k++) {

@@ -8,5 +8,5 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 set -x
 "$compiler" -x "$lang" "-std=$std" -pedantic -Wall -Wextra -Werror -I "$incdir" "$source" \
-    -x none "$library" -Wl,-rpath,"$(dirname "$library")" -pthread -o "$out"
+    -x none "$library" -Wl,-rpath,"$(cd "$(dirname "$library")" && pwd)" -pthread -o "$out"
 "$out"
