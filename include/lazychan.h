@@ -227,10 +227,15 @@ LC_API void lc_rx_close(lc_rx *rx);
 /*
  * Closes the channel, passes every queued message to cfg->drop (copy mode: frees its node) and
  * gives back the receiver; rx must not be used again. The channel is freed now if no sender
- * reference is left, otherwise by the last lc_tx_drop. Messages that cannot be reached because
- * one is in flight (see above) go to cfg->drop later, from the thread of the last lc_tx_drop;
- * each message still reaches cfg->drop exactly once. Any waker registered by lc_poll_recv is
- * forgotten and will not be called after this returns. NULL: no effect. Receiving thread only.
+ * reference is left, otherwise by the last lc_tx_drop.
+ * Nothing outlives the receiver: once this has returned, every send fails with LC_CLOSED and
+ * keeps its message (or node), also one that took its slot before (a slot granted to an
+ * lc_poll_send wait, or a send still in its allocator); the slot goes back. The one exception is
+ * a send that had begun linking its node (the first step of the two, see "in flight" above)
+ * and was interrupted before the second: it returns LC_OK when it resumes, and its message, with
+ * those behind it, reaches cfg->drop from the thread of the last lc_tx_drop. Each message
+ * reaches cfg->drop exactly once. Any waker registered by lc_poll_recv is forgotten and will
+ * not be called after this returns. NULL: no effect. Receiving thread only.
  */
 LC_API void lc_rx_drop(lc_rx *rx);
 

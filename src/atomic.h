@@ -50,18 +50,6 @@ static inline lc__word lc__fetch_cas_full(volatile lc__word *p, lc__word old, lc
     return AO_fetch_compare_and_swap_full(p, old, new_);
 }
 
-/* libatomic_ops has no exchange: a CAS loop, lock-free (a retry means another thread won). */
-static inline lc__word lc__swap_full(volatile lc__word *p, lc__word v)
-{
-    lc__word old = AO_load(p);
-    for (;;) {
-        lc__word seen = AO_fetch_compare_and_swap_full(p, old, v);
-        if (seen == old)
-            return old;
-        old = seen;
-    }
-}
-
 static inline unsigned lc__load_u32_acquire(const volatile unsigned *p)
 {
     return AO_int_load_acquire(p);

@@ -113,6 +113,12 @@ static inline bool lc__allocator_ok(const lc_allocator *a)
     return a == NULL || (a->alloc != NULL && a->free != NULL);
 }
 
+/* A test build learns when lc_rx_drop leaves a message in flight to the last sender (the
+ * hook is defined in test/stress/push_window_hook.c, for stress_late_send). */
+#ifdef LC_TEST_HOOKS
+extern void (*volatile lc__test_drop_left_in_flight)(void);
+#endif
+
 /* room.c: slots of the count, and the senders that wait for one. */
 
 /* Takes a slot: LC_OK, LC_FULL or LC_CLOSED. Never blocks. */

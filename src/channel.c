@@ -9,8 +9,12 @@
 #include <string.h>
 
 #include "chan.h"
+#include "lock.h"
 #include "parker.h"
 #include "waker.h"
+
+/* lc_rx_drop's wait for a push in flight, in lc__backoff rounds: its spins, then yields. */
+#define DROP_WAIT_ROUNDS (LC__SPINS_BEFORE_YIELD + 32u)
 
 /* Copy-mode node: the link, then msg_size payload bytes. */
 #define NODE_HEADER sizeof(lc_node)
@@ -36,11 +40,12 @@ static void drop_message(struct lc_chan *c, lc_node *n)
         lc__mem_free(c->allocator, n, NODE_HEADER + c->msg_size);
 }
 
-/* Called once, by whichever handle goes last. */
+/* Called once, by whichever handle goes last: no push is in flight any more. */
 static void destroy(struct lc_chan *c)
 {
     lc_node *n;
-    while ((n = lc__queue_pop(&c->q)) != NULL)
+    lc__queue_close(&c->q);
+    while ((n = lc__queue_pop_closed(&c->q)) != NULL)
         drop_message(c, n);
     lc__mem_free(c->allocator, c, chan_size(lc__fixed(c, LC__S_DROP)));
 }
@@ -174,12 +179,31 @@ void lc_rx_drop(lc_rx *rx)
         return;
     }
     set_closed(c);
+    /* From here every send that has not begun its push fails with LC_CLOSED and keeps its
+     * message, even one that took its slot before (a grant, a slow allocator). */
+    lc__queue_close(&c->q);
     lc__waker_clear(&c->waker);
-    /* Drop what is linked now; what is still in flight is dropped by the last sender. */
+    /* Drop what is linked now. A push that swapped before the close links its node within
+     * instructions unless its thread was paused there: wait a moment for it (spinning, then
+     * yielding, DROP_WAIT_ROUNDS at most), then leave what is still in flight to the last
+     * sender (destroy). */
     lc_node *n;
-    while ((n = lc__queue_pop(&c->q)) != NULL) {
-        drop_message(c, n);
-        lc__room_release(c);
+    unsigned round = 0, waited = 0;
+    for (;;) {
+        if ((n = lc__queue_pop_closed(&c->q)) != NULL) {
+            drop_message(c, n);
+            lc__room_release(c);
+        } else if (!lc__queue_closed_pending(&c->q)) {
+            break;
+        } else if (waited++ < DROP_WAIT_ROUNDS) {
+            lc__backoff(&round);
+        } else {
+#ifdef LC_TEST_HOOKS
+            if (lc__test_drop_left_in_flight)
+                lc__test_drop_left_in_flight();
+#endif
+            break;
+        }
     }
     s = lc__load_relaxed(&c->state);
     /* full: our pops happen before the thread that frees the channel sees RX_GONE. */
@@ -191,13 +215,21 @@ void lc_rx_drop(lc_rx *rx)
 
 /* ---- sending ---- */
 
-static void enqueue(struct lc_chan *c, lc_node *n)
+/* Queues n with its slot taken: LC_OK, or LC_CLOSED (the receiver was dropped before the push:
+ * the slot is given back and n is still the caller's). */
+static int enqueue(struct lc_chan *c, lc_node *n)
 {
+    int pushed = lc__queue_push(&c->q, n);
+    if (pushed == LC__PUSH_CLOSED) {
+        lc__room_give_back(c);
+        return LC_CLOSED;
+    }
     /* Only a receiver that waits has marked the queue (take_or_mark): wake it. The link CAS
      * that saw the mark read it with acquire, so the waker registered before the mark is
      * seen; one registered after it, by the slot's read-modify-writes (lc__queue_mark). */
-    if (lc__queue_push(&c->q, n))
+    if (pushed == LC__PUSHED_WAKE)
         lc__waker_wake(&c->waker);
+    return LC_OK;
 }
 
 static int take_slot(struct lc_chan *c, uint64_t timeout_ns, bool blocking)
@@ -221,8 +253,10 @@ static int fill_slot(struct lc_chan *c, const void *msg)
     }
     if (c->msg_size)
         memcpy(payload(n), msg, c->msg_size);
-    enqueue(c, n);
-    return LC_OK;
+    int rc = enqueue(c, n);
+    if (rc != LC_OK)
+        lc__mem_free(c->allocator, n, NODE_HEADER + c->msg_size);
+    return rc;
 }
 
 static int send_copy(lc_tx *tx, const void *msg, uint64_t timeout_ns, bool blocking)
@@ -244,9 +278,7 @@ static int send_node(lc_tx *tx, lc_node *node, bool blocking)
     if (!is_intrusive(c))
         return LC_INVALID;
     int rc = take_slot(c, LC_FOREVER, blocking);
-    if (rc == LC_OK)
-        enqueue(c, node);
-    return rc;
+    return rc == LC_OK ? enqueue(c, node) : rc;
 }
 
 int lc_try_send(lc_tx *tx, const void *msg) { return send_copy(tx, msg, 0, false); }

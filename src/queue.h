@@ -10,6 +10,8 @@
  *  | lc__queue_push  | any thread             | push, pop       | lock-free (CAS loop) |
  *  | lc__queue_pop   | one consumer at a time | push            | wait-free (1)        |
  *  | lc__queue_mark  | the consumer           | push            | wait-free (2)        |
+ *  | lc__queue_close | the consumer           | push            | lock-free (CAS loop) |
+ *  | lc__queue_pop_closed | the consumer, after close | push     | wait-free            |
  *
  *  (1) at most one CAS, to put the stub back in place of the last node. It never waits for a
  *      producer. (2) one CAS.
@@ -23,6 +25,10 @@
  * The consumer that is about to wait marks the link that the next push will set
  * (lc__queue_mark); the producer that sets it sees the mark and wakes the consumer. Producers
  * that find no mark need not look at the consumer's waker at all.
+ *
+ * Closing: the consumer that goes away sets a bit in tail (lc__queue_close). A push whose swap
+ * comes later fails and links nothing, so no message can be left behind by a producer that had
+ * not begun its push; one that had swapped already links its node as usual.
  *
  * Order: nodes come out in the order of their swaps, so FIFO per producer.
  */
@@ -75,14 +81,36 @@ static inline lc_node *lc__link(lc_node *n)
     return v == LC__LINK_MARK ? NULL : (lc_node *)v;
 }
 
-/* Links n at the producer end. Returns true if the consumer had marked the previous node: it
- * waits for n, and the caller must wake it. */
-static inline bool lc__queue_push(lc__queue *q, lc_node *n)
+/* The low bit of tail: the consumer has closed the queue (lc__queue_close), and no push
+ * succeeds from then on. Nodes are at least pointer-aligned, so the bit is free. */
+#define LC__TAIL_CLOSED ((lc__word)1)
+
+/* What lc__queue_push did. */
+enum {
+    LC__PUSHED = 0,      /* n is linked */
+    LC__PUSHED_WAKE = 1, /* n is linked, and the consumer had marked the previous node: it waits
+                            for n, and the caller must wake it */
+    LC__PUSH_CLOSED = 2, /* the queue was closed: n was not linked and is still the caller's */
+};
+
+/* Links n at the producer end: LC__PUSHED, LC__PUSHED_WAKE or LC__PUSH_CLOSED. */
+static inline int lc__queue_push(lc__queue *q, lc_node *n)
 {
     lc__store_relaxed(lc__next(n), 0);
-    /* full: the swap is the linearization point among producers; its release half also orders
-     * n's NULL link before n can be reached through tail. */
-    lc_node *prev = (lc_node *)lc__swap_full(&q->tail, (lc__word)n);
+    /* The swap of tail, as a CAS loop that gives up on a closed tail. full: the CAS is the
+     * linearization point among producers, and against lc__queue_close: a push whose CAS comes
+     * after the close sees the bit and fails. Its release half also orders n's NULL link
+     * before n can be reached through tail. */
+    lc__word prev_word = lc__load_relaxed(&q->tail), seen;
+    for (;;) {
+        if (prev_word & LC__TAIL_CLOSED)
+            return LC__PUSH_CLOSED;
+        seen = lc__fetch_cas_full(&q->tail, prev_word, (lc__word)n);
+        if (seen == prev_word)
+            break;
+        prev_word = seen;
+    }
+    lc_node *prev = (lc_node *)prev_word;
     LC__PUSH_WINDOW();
     /* full, and a read-modify-write rather than a store: its release half makes the payload
      * and n's NULL link, written before, visible to the consumer that reaches n; and the
@@ -90,9 +118,60 @@ static inline bool lc__queue_push(lc__queue *q, lc_node *n)
      * also on failure), or after it, and fails. prev's link is NULL or the mark: only this
      * producer links prev, and the consumer only turns NULL into the mark. */
     if (lc__fetch_cas_full(lc__next(prev), 0, (lc__word)n) == 0)
-        return false;
+        return LC__PUSHED;
     lc__store_release(lc__next(prev), (lc__word)n); /* it held the mark */
-    return true;
+    return LC__PUSHED_WAKE;
+}
+
+/* Consumer, when it goes for good (lc_rx_drop, or the channel's end): closes the queue, so that
+ * every push that has not swapped yet fails with LC__PUSH_CLOSED. Pushes that swapped before
+ * still link their nodes: lc__queue_pop_closed hands them out once linked. */
+static inline void lc__queue_close(lc__queue *q)
+{
+    lc__word t = lc__load_relaxed(&q->tail);
+    /* full: ordered with every push's CAS of tail (see lc__queue_push). */
+    while (!(t & LC__TAIL_CLOSED) && !lc__cas_full(&q->tail, t, t | LC__TAIL_CLOSED))
+        t = lc__load_relaxed(&q->tail);
+}
+
+/* Consumer, after lc__queue_close, when lc__queue_pop_closed returned NULL: true if a node may
+ * still come out, because one has been linked since, or a push that swapped before the close
+ * has not linked its node yet. */
+static inline bool lc__queue_closed_pending(lc__queue *q)
+{
+    lc_node *head = q->head;
+    if (lc__link(head) != NULL)
+        return true;
+    /* acquire: as in lc__queue_pop_closed */
+    return lc__load_acquire(&q->tail) != ((lc__word)head | LC__TAIL_CLOSED);
+}
+
+/* Consumer, after lc__queue_close: the oldest linked node, or NULL when nothing is linked
+ * (empty, or a push that swapped before the close is still in flight). No producer can come
+ * after the close, so the last node is handed out without putting the stub back. */
+static inline lc_node *lc__queue_pop_closed(lc__queue *q)
+{
+    lc_node *head = q->head;
+    lc_node *next = lc__link(head);
+    if (head == &q->stub) {
+        if (next == NULL)
+            return NULL;
+        q->head = head = next; /* skip the stub */
+        next = lc__link(head);
+    }
+    if (next != NULL) {
+        q->head = next;
+        return head;
+    }
+    /* acquire: a push that swapped after head has linked it, or is in flight. */
+    if (lc__load_acquire(&q->tail) != ((lc__word)head | LC__TAIL_CLOSED))
+        return NULL; /* in flight */
+    /* head was the last node: the stub, which no producer can reach now, stands in for it at
+     * both ends (only the consumer writes tail after the close). */
+    lc__store_relaxed(lc__next(&q->stub), 0);
+    q->head = &q->stub;
+    lc__store_relaxed(&q->tail, (lc__word)&q->stub | LC__TAIL_CLOSED);
+    return head;
 }
 
 /* Returns the oldest linked node, or NULL when nothing is linked (empty, or in flight). */

@@ -11,4 +11,8 @@
 
 extern void (*volatile lc__test_push_window)(void);
 
+/* Called by lc_rx_drop of the hooked library when it leaves a message in flight to the last
+ * sender: the documented exception to "nothing outlives the receiver" (stress_late_send). */
+extern void (*volatile lc__test_drop_left_in_flight)(void);
+
 #endif /* LC_TEST_STRESS_PUSH_WINDOW_H */
