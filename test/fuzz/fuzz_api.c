@@ -1012,14 +1012,17 @@ static void op_poll_send(int c, int w, unsigned y)
         want = LC_PENDING;
         wm->waker = k;
         break;
-    case W_GRANTED: /* the slot is ours: send with it */
+    case W_GRANTED: /* the slot is ours: send with it, unless the receiver is gone */
         wm->state = W_IDLE;
         m->granted--;
-        if (m_chan_alloc(m)) {
-            want = LC_OK;
-        } else {
+        if (!m_chan_alloc(m)) {
             want = LC_NOMEM;
             m_give_back(m);
+        } else if (m->rx == NULL) { /* nothing outlives the receiver: the node is freed */
+            want = LC_CLOSED;
+            m_give_back(m);
+        } else {
+            want = LC_OK;
         }
         break;
     default:
@@ -1666,6 +1669,21 @@ static void seed_poll(struct seed *s, unsigned cap_i)
     emit(s, OP_RX_DROP, 0, 0);
 }
 
+/* Nothing outlives the receiver: a wait granted a slot before lc_rx_drop, polled after it, gets
+ * LC_CLOSED and sends nothing; a send that never waited too. */
+static void seed_late_grant(struct seed *s)
+{
+    emit_create(s, 0, MODE_DROP, 4, 1);     /* capacity 1 */
+    emit(s, OP_TRY_SEND, 0, 0);             /* full */
+    emit(s, OP_POLL_SEND, 0 + NCHAN * 0, 2); /* LC_PENDING */
+    emit(s, OP_TRY_RECV, 0, 0);             /* frees the slot: granted to wait 0 */
+    emit(s, OP_RX_DROP, 0, 0);
+    emit(s, OP_POLL_SEND, 0 + NCHAN * 0, 2); /* LC_CLOSED */
+    emit(s, OP_TRY_SEND, 0, 0);
+    emit(s, OP_INSPECT, 0, 0);
+    emit(s, OP_TX_DROP, 0, 0);
+}
+
 /* Closing and dropping in every order, with messages queued and a drop callback. */
 static void seed_close(struct seed *s, unsigned mode, bool rx_first)
 {
@@ -1949,6 +1967,9 @@ static void make_seeds(const char *dir)
     s.len = 0;
     seed_timeouts(&s);
     write_seed(dir, "timeouts", &s);
+    s.len = 0;
+    seed_late_grant(&s);
+    write_seed(dir, "late-grant", &s);
     for (unsigned size_i = 0; size_i < 8; size_i += 3) {
         s.len = 0;
         seed_long(&s, size_i);
@@ -1956,7 +1977,7 @@ static void make_seeds(const char *dir)
         write_seed(dir, name, &s);
         n++;
     }
-    fprintf(stderr, "fuzz_api: wrote %d seeds to %s\n", n + 5, dir);
+    fprintf(stderr, "fuzz_api: wrote %d seeds to %s\n", n + 6, dir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

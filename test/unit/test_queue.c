@@ -100,3 +100,63 @@ Test(queue, the_push_in_flight_behind_a_node_sees_the_mark_on_that_node)
     cr_assert(window_mark);
     assert_pops(0, 1);
 }
+
+/* ---- closing (lc_rx_drop): lc__queue_close, lc__queue_pop_closed ---- */
+
+/* Pops nodes[first..last] with lc__queue_pop_closed, then finds nothing left to come. */
+static void assert_closed_pops(int first, int last)
+{
+    for (int i = first; i <= last; i++)
+        cr_assert_eq(lc__queue_pop_closed(&q), &nodes[i], "pop_closed %d", i);
+    cr_assert_null(lc__queue_pop_closed(&q));
+    cr_assert_not(lc__queue_closed_pending(&q), "a drained queue has something pending");
+}
+
+Test(queue, a_push_after_the_close_fails_and_links_nothing)
+{
+    lc__queue_close(&q);
+    lc__queue_close(&q); /* again: no change */
+    cr_assert_eq(lc__queue_push(&q, &nodes[0]), LC__PUSH_CLOSED);
+    assert_closed_pops(0, -1);
+}
+
+Test(queue, pop_closed_hands_out_every_linked_node_the_last_included)
+{
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(lc__queue_push(&q, &nodes[i]), LC__PUSHED);
+    lc__queue_close(&q);
+    cr_assert_eq(lc__queue_push(&q, &nodes[3]), LC__PUSH_CLOSED);
+    assert_closed_pops(0, 2);
+}
+
+Test(queue, pop_closed_after_the_stub_went_back)
+{
+    lc__queue_push(&q, &nodes[0]);
+    cr_assert_eq(lc__queue_pop(&q), &nodes[0]); /* the stub back at both ends */
+    lc__queue_push(&q, &nodes[1]);
+    lc__queue_push(&q, &nodes[2]);
+    lc__queue_close(&q);
+    assert_closed_pops(1, 2);
+}
+
+/* The consumer closes the queue, and drains what it can, inside a push that has swapped. */
+static lc_node *window_closed_pop;
+static bool window_pending;
+static void close_in_window(void)
+{
+    lc__test_push_window = NULL;
+    lc__queue_close(&q);
+    window_closed_pop = lc__queue_pop_closed(&q);
+    window_pending = lc__queue_closed_pending(&q);
+}
+
+Test(queue, a_push_that_swapped_before_the_close_still_links)
+{
+    lc__queue_push(&q, &nodes[0]);
+    lc__test_push_window = close_in_window;
+    cr_assert_eq(lc__queue_push(&q, &nodes[1]), LC__PUSHED);
+    cr_assert_null(window_closed_pop, "the node before a push in flight was handed out");
+    cr_assert(window_pending, "a push in flight was not seen as pending");
+    cr_assert(lc__queue_closed_pending(&q), "a node linked after the close is not pending");
+    assert_closed_pops(0, 1);
+}
