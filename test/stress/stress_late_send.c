@@ -10,7 +10,8 @@
  *   --case=alloc   a send takes its slot, and its allocator blocks until the receiver has been
  *                  dropped: lc_try_send and lc_send must return LC_CLOSED, the node freed.
  *   --case=race    (futures-channel's stress_try_send_as_receiver_closes, their bug #909) each
- *                  round a sender sends (try, blocking, poll) until LC_CLOSED while the receiver
+ *                  round a sender sends (try, blocking, poll; a quarter of the rounds intrusive,
+ *                  try and blocking) until LC_CLOSED while the receiver
  *                  takes a random number of messages and drops the channel; then, before the
  *                  sender's handle goes: accepted == received + dropped. Messages held late are
  *                  counted over every round and the program fails if there was any, except
@@ -23,7 +24,7 @@
 
 #include "push_window.h"
 
-static uint64_t rounds = 20000;
+static uint64_t rounds = 5000;
 
 /* ---- the drop callback and an allocator that can block ---- */
 
@@ -144,7 +145,22 @@ struct race {
     uint64_t accepted; /* by the sender, read after the join */
     uint64_t received; /* by the receiver, read after the join */
     uint64_t round;
+    bool intrusive;
 };
+
+/* Intrusive mode: each message is a malloc'd node, freed by whoever ends up with it. */
+static lc_node *node_new(void)
+{
+    lc_node *n = malloc(sizeof *n);
+    CHECK(n != NULL, "out of memory");
+    return n;
+}
+
+static void drop_node(void *ctx, void *msg)
+{
+    count_drop(ctx, msg);
+    free(msg);
+}
 
 static void *race_sender(void *arg)
 {
@@ -155,23 +171,33 @@ static void *race_sender(void *arg)
     uint64_t v = 0;
     for (;;) {
         int rc;
-        switch (stress_below(&rng, 3)) {
+        lc_node *n = r->intrusive ? node_new() : NULL;
+        switch (stress_below(&rng, 3) + (r->intrusive ? 3 : 0)) {
         case 0:
             rc = lc_try_send(r->tx, &v);
             break;
         case 1:
             rc = lc_send_timeout(r->tx, &v, 100000);
             break;
-        default:
+        case 2:
             while ((rc = lc_poll_send(r->tx, &v, &wait, &waker)) == LC_PENDING)
                 sched_yield(); /* poll again until the grant (or the close) */
+            break;
+        case 3:
+        case 4:
+            rc = lc_try_send_node(r->tx, n);
+            break;
+        default:
+            rc = lc_send_node(r->tx, n);
             break;
         }
         if (rc == LC_OK)
             r->accepted++;
-        else if (rc == LC_CLOSED)
-            return NULL;
         else
+            free(n); /* a failed send took nothing: the node is still ours */
+        if (rc == LC_CLOSED)
+            return NULL;
+        if (rc != LC_OK)
             CHECK(rc == LC_FULL || rc == LC_TIMEDOUT, "send: %s", lc_strerror(rc));
         v++;
     }
@@ -181,12 +207,19 @@ static void *race_receiver(void *arg)
 {
     struct race *r = arg;
     uint64_t v;
+    lc_node *n;
     while (r->received < r->take) {
-        int rc = lc_try_recv(r->rx, &v);
-        if (rc == LC_OK)
+        /* try when the round number is even, else wait (the sender sends until the drop) */
+        bool wait = r->round % 2 != 0;
+        int rc = r->intrusive ? (wait ? lc_recv_node(r->rx, &n) : lc_try_recv_node(r->rx, &n))
+                              : (wait ? lc_recv(r->rx, &v) : lc_try_recv(r->rx, &v));
+        if (rc == LC_OK) {
             r->received++;
-        else
+            if (r->intrusive)
+                free(n);
+        } else {
             CHECK_RC(rc, LC_EMPTY);
+        }
     }
     lc_rx_drop(r->rx);
     return NULL;
@@ -202,9 +235,14 @@ static void run_race(void)
     for (uint64_t round = 0; round < rounds; round++) {
         stress_progress(round);
         stress_rng rng = stress_rng_for(0, round);
-        lc_config cfg = {.capacity = stress_below(&rng, 3), .drop = count_drop};
-        struct race r = {.take = stress_below(&rng, 8), .round = round};
-        CHECK_RC(lc_channel(sizeof(uint64_t), &cfg, &r.tx, &r.rx), LC_OK);
+        struct race r = {.take = stress_below(&rng, 8), .round = round,
+                         .intrusive = stress_below(&rng, 4) == 0};
+        lc_config cfg = {.capacity = 1 + stress_below(&rng, 3),
+                         .drop = r.intrusive ? drop_node : count_drop};
+        if (r.intrusive)
+            CHECK_RC(lc_channel_intrusive(&cfg, &r.tx, &r.rx), LC_OK);
+        else
+            CHECK_RC(lc_channel(sizeof(uint64_t), &cfg, &r.tx, &r.rx), LC_OK);
         atomic_store(&dropped, 0);
         atomic_store(&left_in_flight, 0);
         pthread_t s = stress_spawn(race_sender, &r), q = stress_spawn(race_receiver, &r);
