@@ -232,8 +232,10 @@ LC_API void lc_rx_close(lc_rx *rx);
  * keeps its message (or node), also one that took its slot before (a slot granted to an
  * lc_poll_send wait, or a send still in its allocator); the slot goes back. The one exception is
  * a send that had begun linking its node (the first step of the two, see "in flight" above)
- * and was interrupted before the second: it returns LC_OK when it resumes, and its message, with
- * those behind it, reaches cfg->drop from the thread of the last lc_tx_drop. Each message
+ * and was interrupted before the second: lc_rx_drop waits for such a push a bounded moment
+ * (64 spins, then 32 yields of the CPU); if it is still in flight then, the send returns LC_OK
+ * when it resumes, and its message, with those queued before it, reaches cfg->drop from the
+ * thread of the last lc_tx_drop. Each message
  * reaches cfg->drop exactly once. Any waker registered by lc_poll_recv is forgotten and will
  * not be called after this returns. NULL: no effect. Receiving thread only.
  */
