@@ -12,7 +12,8 @@
  *                 whole
  *   tail, next[]  the Vyukov queue (queue.h): node 1 is the embedded stub, nodes 2.. carry the
  *                 messages (producer p's k-th is NODE(p, k)), 0 is NULL, MARK the consumer's
- *                 mark (lc__queue_mark: the producer that links there wakes the receiver)
+ *                 mark (lc__queue_mark: the producer that links there wakes the receiver);
+ *                 TAIL_CLOSED in tail is the bit of lc__queue_close (lc_rx_drop, destroy)
  *   head          the consumer end; only the thread that pops touches it
  *   slot          struct lc_chan.waker (waker.h): NULL, WAKING or the receiver's waker
  *   rx_seq        the futex word of the receiver's parker (parker.h), counted from the value
@@ -43,7 +44,8 @@
  * parker) are blocking guards, not loops, so a thread that would wait forever is a stuck
  * process at the end. A parker wait returns once its word differs from the value read before
  * the waker was published, which is what the futex (or mutex and condition variable) gives;
- * with -DSPURIOUS it may also return without a wake, with -DTIMEOUT time out.
+ * with -DSPURIOUS it may also return without a wake, with -DTIMEOUT time out. lc_rx_drop's
+ * bounded wait for a push in flight is a guard that it may abandon at any time.
  *
  * Memory model: sequential consistency. The model checks the protocol's logic, the order of
  * its steps; whether the C code's memory orders (the full CAS and full loads of waker.h and
@@ -62,13 +64,18 @@
  *   - every process reaches its end: nobody parks or waits forever, so no wake-up is lost;
  *     and the state graph has no cycle (pan -l with no progress labels), so every run ends;
  *   - every accepted message is received exactly once (or, after lc_rx_drop, dropped exactly
- *     once), in order per producer; the stub is never handed out;
+ *     once), in order per producer; the stub is never handed out; a message whose send
+ *     returned LC_CLOSED or LC_NOMEM was not accepted, and its slot was given back;
  *   - the count never exceeds CAP; slots held by senders and by queued messages never exceed
  *     the count; WAITERS is set only while the count is CAP;
  *   - LC_CLOSED comes only after every accepted message, no slot is taken after it, and it
  *     stays;
  *   - once a close has returned, no send gets a slot: a sender waiting for room then returns
  *     LC_CLOSED, unless its grant was decided before the close (see grant_oldest);
+ *   - nothing outlives the receiver: once lc_rx_drop has returned, no send whose swap of tail
+ *     came after lc_rx_drop's close of the tail returns LC_OK (such a send returns LC_CLOSED,
+ *     gives its slot back and keeps its message); what lc_rx_drop left in flight was in flight
+ *     before the close, and the last sender's destroy drops it, finding no push in flight;
  *   - nothing touches the channel after it is freed, a node after it was received or dropped,
  *     a waker, parker or wait record after its owner returned; the channel is freed once.
  *
@@ -77,7 +84,10 @@
  *   NMSG=n      messages per producer (default 2)
  *   RECV_POLL   the consumer uses lc_poll_recv and an event loop instead of lc_recv
  *   RX_CLOSE    the consumer may call lc_rx_close once, between any two receives
- *   RX_DROP     the consumer may stop and call lc_rx_drop at any point before the end of stream
+ *   RX_DROP     the consumer may stop and call lc_rx_drop at any point before the end of stream,
+ *               with senders holding slots: the configuration in which a push can find the tail
+ *               closed (every configuration ends with lc_rx_drop, the others only once no send
+ *               holds a slot)
  *   NOMEM       each producer's node allocation may fail once (fill_slot gives the slot back
  *               with lc__room_give_back); the producer then sends the same message again
  *   TIMEOUT     each thread's parker wait may time out once (lc_send_timeout and
@@ -123,6 +133,15 @@
  *                         (tail is that node), instead of reporting it
  *   BUG_PUSH_STORE_LINK   lc__queue_push loads the link to see the mark, then links with a plain
  *                         store, instead of one CAS: a mark made in between is lost
+ *   BUG_NO_TAIL_CLOSE     lc_rx_drop does not close the queue's tail: a send that took its slot
+ *                         before the close pushes after it, and returns LC_OK after lc_rx_drop
+ *                         (needs RX_DROP)
+ *   BUG_CLOSED_PUSH_KEEPS_SLOT a push that finds the tail closed returns LC_CLOSED without
+ *                         giving its slot back (lc__room_give_back) (needs RX_DROP)
+ *   BUG_POP_CLOSED_NO_CHECK lc__queue_pop_closed hands out the last linked node without checking
+ *                         that tail is that node and closed: a push in flight after it links a
+ *                         node that was handed out (needs RX_DROP and CAP=2: at capacity 1 no
+ *                         push can follow a queued node)
  *   (BUG_WAKE_BEFORE_LINK now looks at the mark, and wakes, inside the in-flight window.)
  */
 
@@ -138,6 +157,7 @@
 #define STUB 1
 #define MARK 255 /* LC__LINK_MARK in a link: the consumer waits for the node linked there */
 #define LINK(x) (next[x] == MARK -> NIL : next[x]) /* lc__link: a mark reads as NULL */
+#define TAIL_CLOSED 128 /* LC__TAIL_CLOSED in tail: the queue is closed (lc__queue_close) */
 #define NNODE (2 + NPROD * NMSG)
 #define NODE(p, k) (2 + (p) * NMSG + (k))
 #define NODE_PROD(nd) (((nd) - 2) / NMSG)
@@ -203,6 +223,9 @@ bit wlive[NPROD];   /* producer p's wait record is published: in the list, or be
 bit eos_seen;       /* the consumer got LC_CLOSED */
 bit closed_done;    /* a call of set_closed (lc_rx_close, lc_rx_drop) has returned */
 bit rx_done;        /* the consumer stopped receiving */
+bit rx_closing;     /* lc_rx_drop has closed the queue's tail (or, with BUG_NO_TAIL_CLOSE, has
+                       passed the point where it would have) */
+bit rx_dropped;     /* lc_rx_drop has returned */
 byte held;          /* slots held: taken by a sender and not yet received, dropped or given back */
 byte taken[NPROD];  /* messages accepted from producer p */
 byte got[NPROD];    /* messages of producer p received */
@@ -255,37 +278,56 @@ byte cancels_left = 1;
 
 /* ================= queue.h ================= */
 
-/* lc__queue_push(q, nd): the swap of tail (a CAS loop: lc__swap_full) with the store of nd's
- * NULL link before it (nd is not reachable yet); then, after the in-flight window, the link
- * CAS that makes nd reachable from the previous node (the stub only while the consumer end is
- * at it: lc__queue_pop's store to the stub's link cannot race with this one). mk: the link
- * held the consumer's mark, and the caller wakes the receiver (enqueue). */
+/* lc__queue_push(q, nd) by a producer: the swap of tail (a CAS loop that gives up on a closed
+ * tail: one step) with the store of nd's NULL link before it (nd is not reachable yet); then,
+ * after the in-flight window, the link CAS that makes nd reachable from the previous node (the
+ * stub only while the consumer end is at it: lc__queue_pop's store to the stub's link cannot
+ * race with this one). rc: LC_CLOSED if the tail was closed (LC__PUSH_CLOSED: nothing linked),
+ * else left at LC_OK; mk: the link held the consumer's mark, and the caller wakes the receiver
+ * (enqueue). late: the swap came after lc_rx_drop's close. */
 inline queue_push(nd)
 {
-    atomic { LIVE; next[nd] = NIL; prev = tail; tail = nd }
+    atomic {
+        LIVE;
+        if
+        :: (tail & TAIL_CLOSED) -> rc = LC_CLOSED
+        :: else -> next[nd] = NIL; prev = tail; tail = nd; late = rx_closing
+        fi
+    }
+    if
+    :: rc == LC_CLOSED
+    :: queue_link(nd) /* its first step is guarded by rc != LC_CLOSED */
+    fi
+}
+
+/* The link step: after it the send returns LC_OK, whatever the wake that may follow does. So
+ * this is where nothing outlives the receiver is checked: if lc_rx_drop has returned, the swap
+ * came before its close. (lc_rx_drop may give up its wait at any time, so for a push that
+ * swapped after the close it may also return just before this step: no such send is missed.) */
+#define LINKED(nd)                                                                               \
+    assert(prev == STUB && head == STUB || prev != STUB && !done[prev]);                         \
+    assert(!late || !rx_dropped);                                                                \
+    next[prev] = nd; prev = 0; late = 0
+
+/* The second step of lc__queue_push: the link of prev to nd. */
+inline queue_link(nd)
+{
 #if defined(BUG_WAKE_BEFORE_LINK)
     /* the mark looked at, and the receiver woken, before the link */
-    atomic { LIVE; mk = (next[prev] == MARK) }
+    atomic { rc != LC_CLOSED -> LIVE; mk = (next[prev] == MARK) }
     if
     :: mk -> waker_wake()
     :: else -> skip
     fi;
-    atomic {
-        LIVE; assert(prev == STUB && head == STUB || prev != STUB && !done[prev]);
-        next[prev] = nd; prev = 0; mk = false
-    }
+    atomic { LIVE; LINKED(nd); mk = false }
 #elif defined(BUG_PUSH_STORE_LINK)
     /* a load of the link, then a plain store: a mark made in between is overwritten */
-    atomic { LIVE; mk = (next[prev] == MARK) }
-    atomic {
-        LIVE; assert(prev == STUB && head == STUB || prev != STUB && !done[prev]);
-        next[prev] = nd; prev = 0
-    }
+    atomic { rc != LC_CLOSED -> LIVE; mk = (next[prev] == MARK) }
+    atomic { LIVE; LINKED(nd) }
 #else
     atomic {
-        LIVE; assert(prev == STUB && head == STUB || prev != STUB && !done[prev]);
-        assert(next[prev] == NIL || next[prev] == MARK);
-        mk = (next[prev] == MARK); next[prev] = nd; prev = 0
+        rc != LC_CLOSED -> LIVE; assert(next[prev] == NIL || next[prev] == MARK);
+        mk = (next[prev] == MARK); LINKED(nd)
     }
 #endif
 }
@@ -349,6 +391,54 @@ inline queue_pop(mode)
     h = 0;
     hn = 0
 }
+
+/* The last step of lc__queue_pop_closed, with h the consumer end (the stub only when nothing
+ * is linked after it) and hn its link just read: hands out h if it is linked to a node, or if
+ * it is the last node (tail is h and closed: no push can come), with the stub put back at both
+ * ends; else nothing (empty, or a push that swapped before the close is in flight). Nobody
+ * else writes tail after the close, so its read joins the link's step (with BUG_NO_TAIL_CLOSE
+ * pushes still swap it, but it never equals a node with the bit, whenever it is read). */
+#ifndef BUG_POP_CLOSED_NO_CHECK
+#define POP_CLOSED_IS_LAST (tail == (h | TAIL_CLOSED))
+#else
+#define POP_CLOSED_IS_LAST true /* hands out the last linked node, in flight after it or not */
+#endif
+#define POP_CLOSED_LAST(mode)                                                                    \
+    if                                                                                           \
+    :: h == STUB -> skip /* empty, or in flight */                                               \
+    :: h != STUB && hn != NIL -> head = hn; n = h; HANDED_OUT(mode)                              \
+    :: h != STUB && hn == NIL && POP_CLOSED_IS_LAST ->                                           \
+       next[STUB] = NIL; head = STUB; tail = STUB | TAIL_CLOSED; n = h; HANDED_OUT(mode)         \
+    :: else -> skip /* in flight */                                                              \
+    fi;                                                                                          \
+    ok = (n == NIL && tail != (head | TAIL_CLOSED));                                             \
+    ph = 0
+
+/* lc__queue_pop_closed(q), after lc__queue_close: n is the node handed out, or NIL. When it is
+ * NIL, ok is what lc__queue_closed_pending answers after it: true while a push that swapped
+ * before the close has not linked its node (which is then the answer at any later time too:
+ * tail stays, and a link after head means tail is not head). */
+inline queue_pop_closed(mode)
+{
+    atomic {
+        LIVE; h = head; assert(h == STUB || !done[h]); hn = LINK(h); n = NIL;
+        if
+        :: h == STUB && hn != NIL -> head = hn; h = hn; ph = 1 /* skip the stub */
+        :: else -> POP_CLOSED_LAST(mode)
+        fi
+    }
+    if
+    :: ph == 1 -> atomic { hn = LINK(h); POP_CLOSED_LAST(mode) }
+    :: else -> skip
+    fi;
+    h = 0;
+    hn = 0
+}
+
+/* lc__queue_close(q): sets the closed bit of tail (a CAS loop, one step). */
+#define QUEUE_CLOSE                                                                              \
+    LIVE;                                                                                        \
+    tail = tail | TAIL_CLOSED
 
 /* lc__queue_mark(q) (lc__queue_last, then the CAS): ok is true if the link the next push sets
  * holds the mark now (nothing to pop), false if there is a node to pop. Only reads, then at
@@ -754,17 +844,20 @@ inline poll_send()
 
 /* ================= channel.c ================= */
 
-/* destroy(c): drops what is still queued, frees the channel. */
+/* destroy(c), by whichever handle goes last: closes the queue, drops what is still queued
+ * (lc__queue_pop_closed), frees the channel. No push is in flight any more: the queue is
+ * empty then, with the stub at both ends. */
 inline destroy()
 {
+    atomic { QUEUE_CLOSE }
     do
-    :: queue_pop(DROP);
+    :: queue_pop_closed(DROP);
        if
        :: n == NIL -> break
        :: else -> skip
        fi
     od;
-    atomic { LIVE; freed = 1 }
+    atomic { LIVE; assert(head == STUB && tail == (STUB | TAIL_CLOSED)); freed = 1; ok = false }
 }
 
 /* The last lc_tx_drop calls the waker when its CAS set EOS_WAKE (the receiver had set
@@ -837,7 +930,11 @@ inline set_closed()
 }
 
 /* lc_rx_drop(rx): with no sender left and none still waking the receiver (the load), it
- * frees the channel at once; else it closes, drops what is linked and sets RX_GONE. */
+ * frees the channel at once; else it closes the channel (set_closed) and the queue's tail
+ * (lc__queue_close), drops what is linked, and sets RX_GONE. While a push that swapped before
+ * the close is in flight (lc__queue_closed_pending), it waits for its link, DROP_WAIT_ROUNDS
+ * of lc__backoff at most: here for any time, and it may give up at any time; what is still in
+ * flight then is the last sender's to drop (destroy). */
 inline rx_drop()
 {
     atomic {
@@ -852,15 +949,30 @@ inline rx_drop()
     :: ok -> ok = false; destroy()
     :: else ->
        set_closed();
+#ifndef BUG_NO_TAIL_CLOSE
+       atomic { QUEUE_CLOSE; rx_closing = 1 }
+#else
+       rx_closing = 1; /* where the close would be */
+#endif
        waker_clear();
        do
-       :: queue_pop(DROP);
+       :: queue_pop_closed(DROP);
           if
-          :: n == NIL -> break
-          :: else -> room_release()
+          :: n != NIL -> room_release()
+          :: n == NIL && !ok -> break /* nothing queued, nothing in flight */
+          :: n == NIL && ok ->
+             /* a push in flight: wait until it links (then pop again), or give up */
+             ok = false;
+             if
+             :: true -> break
+             :: LINK(head) != NIL -> skip
+             fi
           fi
        od;
-       atomic { LIVE; s = state; state = s | S_RX_GONE; INV }
+       ok = false;
+       /* lc_rx_drop returns after this step (rx_dropped), or frees the channel when no sender
+        * is left */
+       atomic { LIVE; s = state; state = s | S_RX_GONE; INV; rx_dropped = 1 }
        if
        :: SENDERS(s) == 0 && !(s & S_EOS_WAKE) -> destroy()
        :: else -> skip
@@ -1023,14 +1135,55 @@ inline poll_recv()
     fi
 }
 
+/* fill_slot(c, msg) by producer p, with a slot taken (copy mode): the node (NODE(p, k)), then
+ * enqueue: lc__queue_push, and lc__waker_wake if it found the mark; when the push finds the
+ * queue closed, lc__room_give_back, and the node is freed. rc: LC_OK (k counts the message),
+ * LC_NOMEM or LC_CLOSED; with these two the sender keeps its message. */
+inline fill_slot()
+{
+#ifdef NOMEM
+    if
+    :: atomic { nomem_left[p] > 0 -> nomem_left[p]-- } /* no memory for the node */
+       room_give_back();
+       rc = LC_NOMEM
+    :: true -> skip
+    fi;
+#endif
+    if
+    :: rc == LC_OK ->
+       n = NODE(p, k);
+       queue_push(n);
+       if
+       :: rc == LC_CLOSED -> /* lc_rx_drop closed the tail before the swap */
+#ifndef BUG_CLOSED_PUSH_KEEPS_SLOT
+          room_give_back()
+#else
+          atomic { taken[p]-- } /* the message is the sender's again, but not its slot */
+#endif
+       :: else ->
+#ifndef BUG_WAKE_BEFORE_LINK
+          if
+          :: mk -> waker_wake() /* the receiver marked the queue: it waits */
+          :: else -> skip
+          fi;
+#endif
+          k++ /* LC_OK */
+       fi;
+       mk = false;
+       n = 0
+    :: else -> skip
+    fi
+}
+
 /* ================= the threads ================= */
 
 /* A producer: lc_send of NMSG numbered messages (send_copy -> take_slot -> lc__room_wait,
- * then fill_slot -> enqueue: lc__queue_push, lc__waker_wake), then lc_tx_drop. It stops at
- * LC_CLOSED, and sends the same message again after LC_TIMEDOUT or LC_NOMEM. */
+ * then fill_slot), then lc_tx_drop. It stops at LC_CLOSED, and sends the same message again
+ * after LC_TIMEDOUT or LC_NOMEM. */
 proctype producer(byte p)
 {
     LOCALS;
+    bit late;
     do
     :: k < NMSG ->
 #ifdef POLL_SEND
@@ -1042,31 +1195,11 @@ proctype producer(byte p)
        room_wait();
 #endif
        if
-       :: rc == LC_OK ->
-#ifdef NOMEM
-          if
-          :: atomic { nomem_left[p] > 0 -> nomem_left[p]-- } /* fill_slot: no memory */
-             room_give_back();
-             rc = LC_NOMEM
-          :: true -> skip
-          fi;
-#endif
-          if
-          :: rc == LC_OK ->
-             n = NODE(p, k);
-             queue_push(n);
-#ifndef BUG_WAKE_BEFORE_LINK
-             if
-             :: mk -> waker_wake() /* the receiver marked the queue: it waits */
-             :: else -> skip
-             fi;
-#endif
-             mk = false;
-             n = 0;
-             k++
-          :: else -> skip
-          fi
-       :: rc == LC_CLOSED -> /* the receiver closed the channel */
+       :: rc == LC_OK -> fill_slot()
+       :: else -> skip
+       fi;
+       if
+       :: rc == LC_CLOSED -> /* the receiver closed the channel, or dropped it */
           /* The thread may keep its handle for as long as it likes: the receiver must reach
            * its end of stream without this sender's lc_tx_drop. */
           if
@@ -1074,7 +1207,7 @@ proctype producer(byte p)
           :: true -> (rx_done)
           fi;
           break
-       :: rc == LC_TIMEDOUT -> skip
+       :: else -> skip /* sent (LC_OK), or send it again (LC_TIMEDOUT, LC_NOMEM) */
        fi;
        rc = 0
     :: else -> break
@@ -1147,8 +1280,10 @@ init
         run consumer()
     }
     (_nr_pr == 1);
-    /* All done: the channel was freed, and every accepted message was received or dropped
-     * exactly once (done[] guarded the "once"). */
+    /* All done: the channel was freed, every slot taken was given back or went with its
+     * message, and every accepted message was received or dropped exactly once (done[] guarded
+     * the "once"; with the order per producer, what came out is each producer's first taken[p]
+     * messages: none that a send kept). */
     assert(freed && held == 0);
     assert(got[0] + dropped[0] == taken[0] && got[1] + dropped[1] == taken[1]);
 #if !defined(RX_CLOSE) && !defined(RX_DROP)
