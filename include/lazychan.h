@@ -31,14 +31,16 @@
  *
  *  (1) Producers link a node with one compare-and-swap loop on the queue's producer end
  *      (libatomic_ops has no atomic exchange), then one compare-and-swap of the previous
- *      node's link; a sender can retry only because another sender's operation succeeded.
+ *      node's link; a sender can retry only because another sender's operation succeeded
+ *      (or the receiver's drop closed the queue: the send then fails with LC_CLOSED).
  *      Unlinking a waiting sender takes a short internal lock.
  *  (2) One thread at a time: receive calls on one lc_rx must not overlap. They may move from
  *      thread to thread if the caller orders the hand-over (a mutex, a thread join).
  *  (3) Except that handing a freed slot to a sender waiting for room (bounded channels) takes a
  *      short internal lock, and that replacing or removing a registered waker waits for a wake
  *      call that is running at that moment to return.
- *  (4) Plus the calls of cfg->drop for the messages still queued.
+ *  (4) Plus the calls of cfg->drop for the messages still queued; lc_rx_drop also waits a
+ *      bounded moment (spins, then a few yields) for a push that is in flight (lc_rx_drop).
  *  (5) The last lc_tx_drop calls the registered waker, and frees the channel (calling
  *      cfg->drop and the allocator) if the receiver is gone. Sends call the allocator and the
  *      registered waker too: progress is that of your allocator and wake function.
