@@ -79,7 +79,9 @@
  * wait records on their stacks) and whose mux descriptor the parent shares: the child must make
  * no call on them, not even lc_tx_drop, lc_rx_drop or lc_mux_free (their memory is freed with the
  * child's address space). The library keeps no global state, so the child's own channels and
- * muxes work as in any process.
+ * muxes work as in any process, as far as their allocator does: a child of a multi-threaded
+ * process may allocate only if the allocator is usable after fork (glibc's malloc is).
+ * (POSIX itself promises only async-signal-safe functions there, until exec.)
  *
  * A receive loop:
  * @code
